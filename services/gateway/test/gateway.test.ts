@@ -3,14 +3,11 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { connectAsync, type MqttClient } from 'mqtt'
 import { pino } from 'pino'
+import { nextMessage } from '@flowgate/testkit'
 import { startGateway } from '../src/index.js'
 
 const quiet = pino({ level: 'silent' })
 
-type Received = [topic: string, payload: Buffer, packet: { properties?: { contentType?: string, userProperties?: Record<string, string | string[]> } }]
-function nextMessage (client: MqttClient): Promise<Received> {
-  return new Promise((resolve) => client.once('message', (...args) => resolve(args as unknown as Received)))
-}
 
 async function roundTrip (t: Test, sub: MqttClient, pub: () => Promise<unknown>, topic: string, expected: string): Promise<void> {
   await sub.subscribeAsync(topic, { qos: 1 })

@@ -1,0 +1,26 @@
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import type { RigInfo } from './rig.js'
+import type { Listener } from './kafka.js'
+
+const run = promisify(execFile)
+
+/** librdkafka settings (`-X`) for Debian's kcat to reach a rig listener: a client we did not write. */
+export function kcatArgs (r: RigInfo, listener: Exclude<Listener, 'oauthbearer'>): string[] {
+  const x = (k: string, v: string): string[] => ['-X', `${k}=${v}`]
+  const args = ['-b', r.listeners[listener]]
+  switch (listener) {
+    case 'plaintext': return args
+    case 'saslPlaintext': return [...args, ...x('security.protocol', 'SASL_PLAINTEXT'), ...x('sasl.mechanisms', 'PLAIN'), ...x('sasl.username', r.users.plain.username), ...x('sasl.password', r.users.plain.password)]
+    case 'ssl': return [...args, ...x('security.protocol', 'SSL'), ...x('ssl.ca.location', r.tls.ca), ...x('ssl.certificate.location', r.tls.clientChain), ...x('ssl.key.location', r.tls.clientKey)]
+    case 'saslSsl': return [...args, ...x('security.protocol', 'SASL_SSL'), ...x('ssl.ca.location', r.tls.ca), ...x('sasl.mechanisms', 'PLAIN'), ...x('sasl.username', r.users.eventhubs.username), ...x('sasl.password', r.users.eventhubs.password)]
+  }
+}
+
+export interface KcatRecord { topic: string, partition: number, offset: number, key: string | null, payload: string | null, headers: string[] | null }
+
+/** Consumes `count` records with kcat's JSON envelope (`-J`), headers included. */
+export async function kcatConsume (r: RigInfo, listener: Exclude<Listener, 'oauthbearer'>, topic: string, count: number): Promise<KcatRecord[]> {
+  const { stdout } = await run('kcat', [...kcatArgs(r, listener), '-C', '-t', topic, '-o', 'beginning', '-c', String(count), '-e', '-J', '-q'], { timeout: 30_000 })
+  return stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as KcatRecord)
+}
