@@ -1,0 +1,22 @@
+// `pnpm bench [name…]`: runs benchmarks outside the test suite and prints every figure as a ratio against a
+// baseline measured in the same run, with the machine's facts. Nothing here asserts a timing.
+import { machineLine, formatResult } from './lib/report.js'
+import type { Bench } from './lib/types.js'
+import { producerBench } from './producer.bench.js'
+
+const benches: Bench[] = [producerBench]
+
+const wanted = process.argv.slice(2)
+const unknown = wanted.filter((w) => !benches.some((b) => b.name === w))
+if (unknown.length) {
+  console.error(`unknown bench ${unknown.join(', ')}; known: ${benches.map((b) => b.name).join(', ')}`)
+  process.exit(2)
+}
+console.log(machineLine())
+for (const bench of benches.filter((b) => wanted.length === 0 || wanted.includes(b.name))) {
+  console.log(`\n# ${bench.name}: ${bench.description}`)
+  const result = await bench.run((line) => console.log(`  … ${line}`))
+  console.log(formatResult(bench.name, result))
+}
+// kafkajs leaves sockets in keep-alive pools; the figures are printed, so end here.
+process.exit(0)
