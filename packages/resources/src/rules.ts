@@ -1,0 +1,50 @@
+import type { ValidationError } from './types.js'
+
+/**
+ * What draft-07 cannot say, checked after the schema: counts of operation types, the `batching.enabled` spelling,
+ * a TLS Secret's keys. Each returns errors in the validator's shape.
+ */
+
+type Doc = Record<string, any>
+
+/** The seed's batching example writes `enabled: true`; Flowgate stores `mode: Enabled | Disabled`. */
+export function normaliseBatchingEnabled (doc: Doc): ValidationError[] {
+  const batching = doc?.spec?.kafkaSettings?.batching
+  if (typeof batching !== 'object' || batching === null || typeof batching.enabled !== 'boolean') return []
+  const mode = batching.enabled ? 'Enabled' : 'Disabled'
+  if (batching.mode !== undefined && batching.mode !== mode) {
+    return [{ path: '/spec/kafkaSettings/batching/enabled', message: `contradicts mode ${String(batching.mode)}: give one of mode or enabled` }]
+  }
+  delete batching.enabled
+  batching.mode = mode
+  return []
+}
+
+export function dataflowOperationCounts (doc: Doc): ValidationError[] {
+  const ops: unknown[] = Array.isArray(doc?.spec?.operations) ? doc.spec.operations : []
+  const count = (type: string): number => ops.filter((o: any) => o?.operationType === type).length
+  const errors: ValidationError[] = []
+  for (const [type, min, max] of [['Source', 1, 1], ['Destination', 1, 1], ['BuiltInTransformation', 0, 1]] as const) {
+    const n = count(type)
+    if (n < min || n > max) {
+      errors.push({ path: '/spec/operations', message: `needs ${min === max ? 'exactly one' : 'at most one'} ${type} operation, found ${n}` })
+    }
+  }
+  return errors
+}
+
+/** Kubernetes' `kubernetes.io/tls` Secret holds `tls.crt` and `tls.key`: the client certificate chain and its key. */
+export function tlsSecretKeys (doc: Doc): ValidationError[] {
+  if (doc?.type !== 'kubernetes.io/tls') return []
+  const data = doc.data ?? {}
+  return ['tls.crt', 'tls.key'].filter((k) => typeof data[k] !== 'string' || data[k] === '')
+    .map((k) => ({ path: `/data/${k}`, message: 'required in a kubernetes.io/tls Secret' }))
+}
+
+/** `stringData` is write-only, as in Kubernetes: merged into `data` as base64, winning over the same key there. */
+export function mergeStringData (doc: Doc): void {
+  if (doc.stringData === undefined) return
+  doc.data = { ...(doc.data ?? {}) }
+  for (const [k, v] of Object.entries(doc.stringData as Record<string, string>)) doc.data[k] = Buffer.from(v, 'utf8').toString('base64')
+  delete doc.stringData
+}
