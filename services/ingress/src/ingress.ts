@@ -1,6 +1,7 @@
 import { createServer, type Server, type AddressInfo } from 'node:net'
 import { once } from 'node:events'
-import { Aedes } from 'aedes'
+import { Aedes, type AedesOptions } from 'aedes'
+import { interceptorHooks, type PublishInterceptor } from './interceptor.js'
 import type { Logger } from 'pino'
 import { ingressDefaults, type IngressOptions } from './options.js'
 import { FG_ERR_INGRESS_OPEN_BIND, FG_ERR_INGRESS_PORT_IN_USE } from './errors.js'
@@ -8,6 +9,8 @@ import { isLoopbackHost } from './loopback.js'
 
 export interface Ingress {
   readonly broker: Aedes
+  /** Sets the one interceptor that sees device publishes (the egress runtime in the all-in-one gateway). */
+  setInterceptor: (interceptor: PublishInterceptor | undefined) => void
   /** The address the MQTT listener is bound to. */
   readonly mqtt: { host: string, port: number }
   close: () => Promise<void>
@@ -19,7 +22,9 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
   const log = opts.logger
   if (!isLoopbackHost(options.host) && !options.deviceAuthentication) throw FG_ERR_INGRESS_OPEN_BIND(options.host)
 
-  const broker = await Aedes.createBroker({})
+  let interceptor: PublishInterceptor | undefined
+  const allowAll: NonNullable<AedesOptions['authorizePublish']> = (_client, _packet, callback) => callback(null)
+  const broker = await Aedes.createBroker({ ...interceptorHooks(() => interceptor, allowAll) })
   broker.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'))
   broker.on('connectionError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'mqtt connection error'))
 
@@ -36,6 +41,7 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
 
   return {
     broker,
+    setInterceptor (next) { interceptor = next },
     mqtt: { host: options.host, port: address.port },
     async close () {
       // Stop accepting first, then let aedes end its clients so they see a clean disconnect.

@@ -1,0 +1,83 @@
+import t from 'tap'
+import { connectAsync } from 'mqtt'
+import { pino } from 'pino'
+import { startIngress, type PublishOutcome } from '../src/index.js'
+
+const quiet = pino({ level: 'silent' })
+
+function deferred<T> (): { promise: Promise<T>, resolve: (v: T) => void } {
+  let resolve!: (v: T) => void
+  const promise = new Promise<T>((r) => { resolve = r })
+  return { promise, resolve }
+}
+
+t.test('a QoS 1 PUBACK reaches the device only after the downstream outcome', async (t) => {
+  const ingress = await startIngress({ mqttPort: 0, logger: quiet })
+  t.teardown(() => ingress.close())
+  const gate = deferred<PublishOutcome | void>()
+  ingress.setInterceptor(() => gate.promise)
+  const client = await connectAsync(`mqtt://127.0.0.1:${ingress.mqtt.port}`, { protocolVersion: 5 })
+  t.teardown(() => client.endAsync())
+  let acked = false
+  const publish = client.publishAsync('held/a', 'x', { qos: 1 }).then(() => { acked = true })
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  t.equal(acked, false, 'no PUBACK while Kafka has not acknowledged')
+  gate.resolve()
+  await publish
+  t.equal(acked, true, 'PUBACK once acknowledged')
+})
+
+t.test('PUBACKs keep the order of the PUBLISHes even when outcomes settle out of order', async (t) => {
+  const ingress = await startIngress({ mqttPort: 0, logger: quiet })
+  t.teardown(() => ingress.close())
+  const gates = [deferred<void>(), deferred<void>(), deferred<void>()]
+  let n = 0
+  ingress.setInterceptor(() => gates[n++]?.promise)
+  const client = await connectAsync(`mqtt://127.0.0.1:${ingress.mqtt.port}`, { protocolVersion: 5 })
+  t.teardown(() => client.endAsync())
+  const order: number[] = []
+  const publishes = [0, 1, 2].map((i) => client.publishAsync('order/x', String(i), { qos: 1 }).then(() => order.push(i)))
+  while (n < 3) await new Promise((resolve) => setTimeout(resolve, 10))
+  gates[2]!.resolve(); gates[1]!.resolve()
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  t.same(order, [], 'nothing acknowledged while the first publish is outstanding')
+  gates[0]!.resolve()
+  await Promise.all(publishes)
+  t.same(order, [0, 1, 2])
+})
+
+t.test('an MQTT 5 device learns why its publish was refused: reason code and reason string', async (t) => {
+  const ingress = await startIngress({ mqttPort: 0, logger: quiet })
+  t.teardown(() => ingress.close())
+  ingress.setInterceptor(async () => ({ reasonCode: 0x97, reasonString: 'Kafka refused the record: MESSAGE_TOO_LARGE' }))
+  const client = await connectAsync(`mqtt://127.0.0.1:${ingress.mqtt.port}`, { protocolVersion: 5 })
+  t.teardown(() => client.endAsync())
+  let reasonString: string | undefined
+  client.on('packetreceive', (packet) => { if (packet.cmd === 'puback') reasonString = packet.properties?.reasonString })
+  const err = await client.publishAsync('big/x', 'x', { qos: 1 }).then(() => undefined, (e: Error & { code?: number }) => e)
+  t.equal(err?.code, 0x97, 'PUBACK reason code 0x97 (quota exceeded)')
+  t.equal(reasonString, 'Kafka refused the record: MESSAGE_TOO_LARGE', 'reason string carried to the device')
+  t.equal(client.connected, true, 'the device stays connected')
+})
+
+t.test('a v3.1.1 device is acknowledged (the drop is counted downstream) and stays connected', async (t) => {
+  const ingress = await startIngress({ mqttPort: 0, logger: quiet })
+  t.teardown(() => ingress.close())
+  ingress.setInterceptor(async () => ({ reasonCode: 0x97, reasonString: 'too large' }))
+  const client = await connectAsync(`mqtt://127.0.0.1:${ingress.mqtt.port}`, { protocolVersion: 4 })
+  t.teardown(() => client.endAsync())
+  await client.publishAsync('big/y', 'x', { qos: 1 })
+  t.equal(client.connected, true)
+})
+
+t.test('QoS 0 publishes reach the interceptor without waiting for it', async (t) => {
+  const ingress = await startIngress({ mqttPort: 0, logger: quiet })
+  t.teardown(() => ingress.close())
+  const seen: string[] = []
+  ingress.setInterceptor(({ packet }) => { seen.push(packet.topic); return new Promise(() => {}) }) // never settles
+  const client = await connectAsync(`mqtt://127.0.0.1:${ingress.mqtt.port}`, { protocolVersion: 5 })
+  t.teardown(() => client.endAsync())
+  await client.publishAsync('fire/forget', 'x', { qos: 0 })
+  for (let i = 0; i < 100 && seen.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  t.same(seen, ['fire/forget'], 'seen although the interceptor never settles')
+})
