@@ -1,1 +1,1 @@
-export {}
+export { topicMatches, topicFilterProblem } from './topic-filter.js'
