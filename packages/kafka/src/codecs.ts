@@ -1,0 +1,74 @@
+import { CompressionCodecs, CompressionTypes } from 'kafkajs'
+import * as snappy from 'snappyjs'
+import { lz4Compress, lz4Decompress } from './lz4-frame.js'
+import type { KafkaCompression } from './types.js'
+
+/*
+ * Snappy and LZ4 for kafkajs in plain JavaScript (no native build on Node 20): snappyjs for Snappy blocks, and an
+ * LZ4 frame writer of our own over lz4js' block decoder. Gzip is built into kafkajs; ZSTD is not offered by the
+ * seed.
+ */
+
+// snappy-java's stream framing (what the Java producer writes): a 16-byte header, then [int32 BE length][block]…
+const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00])
+const XERIAL_CHUNK = 32 << 10
+
+/** Snappy as the Java producer writes it (xerial framing, 32 KB chunks): what every Kafka reader accepts. */
+export function snappyCompress (data: Buffer): Buffer {
+  const parts: Buffer[] = [XERIAL_MAGIC, Buffer.from([0, 0, 0, 1, 0, 0, 0, 1])]
+  for (let off = 0; off < data.length || off === 0; off += XERIAL_CHUNK) {
+    const block = snappy.compress(data.subarray(off, off + XERIAL_CHUNK))
+    const len = Buffer.alloc(4)
+    len.writeUInt32BE(block.length, 0)
+    parts.push(len, Buffer.from(block.buffer, block.byteOffset, block.byteLength))
+    if (data.length === 0) break
+  }
+  return Buffer.concat(parts)
+}
+
+/** Either the xerial framing (Java, librdkafka) or one raw Snappy block (kafkajs-snappy, some other clients). */
+export function snappyDecompress (data: Buffer): Buffer {
+  if (data.length >= 16 && data.subarray(0, 8).equals(XERIAL_MAGIC)) {
+    const parts: Buffer[] = []
+    let off = 16
+    while (off + 4 <= data.length) {
+      const size = data.readUInt32BE(off)
+      off += 4
+      const block = snappy.uncompress(data.subarray(off, off + size))
+      parts.push(Buffer.from(block.buffer, block.byteOffset, block.byteLength))
+      off += size
+    }
+    return Buffer.concat(parts)
+  }
+  const out = snappy.uncompress(data)
+  return Buffer.from(out.buffer, out.byteOffset, out.byteLength)
+}
+
+interface Encoder { buffer: Buffer }
+
+let registered = false
+
+/** Registers the Snappy and LZ4 codecs with kafkajs (process-wide; idempotent). */
+export function registerCodecs (): void {
+  if (registered) return
+  registered = true
+  const codecs = CompressionCodecs as unknown as Record<number, () => { compress: (e: Encoder) => Promise<Buffer>, decompress: (b: Buffer) => Promise<Buffer> }>
+  codecs[CompressionTypes.Snappy] = () => ({
+    compress: async (encoder) => snappyCompress(encoder.buffer),
+    decompress: async (buffer) => snappyDecompress(buffer)
+  })
+  codecs[CompressionTypes.LZ4] = () => ({
+    compress: async (encoder) => lz4Compress(encoder.buffer),
+    decompress: async (buffer) => lz4Decompress(buffer)
+  })
+}
+
+/** The endpoint's `compression` as kafkajs' compression type (registering the codecs it needs). */
+export function compressionType (compression: KafkaCompression): CompressionTypes {
+  switch (compression) {
+    case 'Gzip': return CompressionTypes.GZIP
+    case 'Snappy': registerCodecs(); return CompressionTypes.Snappy
+    case 'Lz4': registerCodecs(); return CompressionTypes.LZ4
+    default: return CompressionTypes.None
+  }
+}
