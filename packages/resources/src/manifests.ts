@@ -1,4 +1,4 @@
-import { isAlias, isMap, isPair, isScalar, isSeq, parseAllDocuments, Scalar, visit, YAMLSeq, LineCounter, type Document, type Node } from 'yaml'
+import { type Alias, isAlias, isMap, isPair, isScalar, isSeq, parseAllDocuments, Scalar, visit, YAMLSeq, LineCounter, type Document, type Node } from 'yaml'
 import { ManifestSyntaxError } from './errors.js'
 
 /** One resource document out of a manifest file, with a way back from a JSON Pointer to its line. */
@@ -33,6 +33,11 @@ export function parseManifests (text: string, options: ParseOptions = {}): Manif
   const out: ManifestDocument[] = []
   for (const doc of list) {
     readBareStars(doc)
+    const unresolved = firstUnresolvedAlias(doc)
+    if (unresolved !== undefined) {
+      const { line, col } = lineCounter.linePos(unresolved.range?.[0] ?? 0)
+      throw new ManifestSyntaxError(filename, line, col, `alias *${unresolved.source} has no anchor &${unresolved.source} before it`)
+    }
     const error = doc.errors[0]
     if (error !== undefined) {
       const { line, col } = lineCounter.linePos(error.pos[0])
@@ -74,6 +79,20 @@ function readBareStars (doc: Document.Parsed): void {
     }
   })
   if (fixed > 0) doc.errors = doc.errors.filter((e) => e.code !== 'BAD_ALIAS' || !/empty/i.test(e.message))
+}
+
+function firstUnresolvedAlias (doc: Document.Parsed): Alias | undefined {
+  let found: Alias | undefined
+  visit(doc, {
+    Alias (_key, node) {
+      if (node.resolve(doc) === undefined) {
+        found = node
+        return visit.BREAK
+      }
+      return undefined
+    }
+  })
+  return found
 }
 
 function expandLists (root: Node): Node[] {

@@ -52,6 +52,8 @@ function fromAjv (e: ErrorObject): ValidationError[] {
   switch (e.keyword) {
     // The failing branch condition says nothing a person can act on; its `then` errors do.
     case 'if': return []
+    // Reported again, better, by the failing key's own error (which carries propertyName).
+    case 'propertyNames': return []
     case 'additionalProperties': {
       const known = Object.keys((e.parentSchema as { properties?: object } | undefined)?.properties ?? {})
       const name = String((e.params as { additionalProperty: string }).additionalProperty)
