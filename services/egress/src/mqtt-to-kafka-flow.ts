@@ -1,0 +1,184 @@
+import { topicMatches } from '@flowgate/mqtt'
+import { egressDefaults, type EgressOptions } from './options.js'
+import type { InboundMqttMessage, KafkaDestination, DestinationError, OutboundRecord, TranslateToKafka } from './ports.js'
+import { pubackReasonFor, dropReasonOf } from './reason-codes.js'
+import { backoffDelay } from './backoff.js'
+
+export interface PublishOutcome { reasonCode?: number, reasonString?: string }
+
+/** What a flow reports as it works: metrics, status and the live tail hang off these. */
+export interface FlowObserver {
+  received?: (message: InboundMqttMessage) => void
+  sent?: (message: InboundMqttMessage, record: OutboundRecord, result: { partition: number, offset: string }, latencyMs: number) => void
+  dropped?: (message: InboundMqttMessage, reason: string, detail?: string) => void
+  /** `degraded` carries why (the destination's error code); `ready` when sends succeed again. */
+  state?: (state: 'ready' | 'degraded', reason?: string, detail?: string) => void
+}
+
+interface Item {
+  seq: number
+  message: InboundMqttMessage
+  resolve: (outcome: PublishOutcome) => void
+}
+
+export interface MqttToKafkaFlowSettings {
+  name: string
+  namespace: string
+  /** MQTT topic filters of the dataflow's source. */
+  filters: string[]
+  translate: TranslateToKafka
+  destination: KafkaDestination
+  observer?: FlowObserver
+  options?: Partial<EgressOptions>
+  now?: () => number
+}
+
+/**
+ * One running MQTT → Kafka dataflow: admits matching publishes into a bounded buffer, translates each at send
+ * time (so Message Expiry counts the time waited), sends through the destination's batching producer, and settles
+ * each publish's outcome — which the ingress turns into the device's PUBACK.
+ *
+ * A retriable failure pauses the flow: what failed is retried, in arrival order, after a jittered backoff, while
+ * new publishes queue behind it up to `bufferMessages`.
+ */
+export class MqttToKafkaFlow {
+  readonly name: string
+  readonly namespace: string
+  readonly filters: string[]
+  private readonly translate: TranslateToKafka
+  private readonly destination: KafkaDestination
+  private readonly observer: FlowObserver
+  private readonly options: EgressOptions
+  private readonly now: () => number
+  private readonly pending: Item[] = []
+  private readonly waiting: Item[] = []
+  private retry: Item[] = []
+  private inFlight = 0
+  private seq = 0
+  private paused = false
+  private attempt = 0
+  private resumeTimer: NodeJS.Timeout | undefined
+  private closed = false
+  private idle: Array<() => void> = []
+
+  constructor (settings: MqttToKafkaFlowSettings) {
+    this.name = settings.name
+    this.namespace = settings.namespace
+    this.filters = settings.filters
+    this.translate = settings.translate
+    this.destination = settings.destination
+    this.observer = settings.observer ?? {}
+    this.options = { ...egressDefaults, ...settings.options }
+    this.now = settings.now ?? Date.now
+  }
+
+  matches (topic: string): boolean {
+    return this.filters.some((f) => topicMatches(f, topic))
+  }
+
+  /** Messages held: queued, in flight, waiting to retry, and over capacity (unacknowledged). */
+  get buffered (): number {
+    return this.pending.length + this.inFlight + this.retry.length + this.waiting.length
+  }
+
+  accept (message: InboundMqttMessage): Promise<PublishOutcome> {
+    this.observer.received?.(message)
+    return new Promise((resolve) => {
+      const item: Item = { seq: this.seq++, message, resolve }
+      if (this.closed) return this.drop(item, 'dataflow-stopped')
+      if (this.pending.length + this.inFlight + this.retry.length < this.options.bufferMessages) {
+        this.pending.push(item)
+        this.pump()
+      } else if (message.qos === 0) {
+        this.drop(item, 'buffer-full')
+      } else {
+        // Not acknowledged until there is room: the device's in-flight window fills and it backs off.
+        this.waiting.push(item)
+      }
+    })
+  }
+
+  /** Stops admitting, then waits (up to `timeoutMs`) for what is queued and in flight to settle. */
+  async close (timeoutMs = 10_000): Promise<void> {
+    this.closed = true
+    for (const item of this.waiting.splice(0)) this.drop(item, 'dataflow-stopped')
+    if (this.buffered > 0) {
+      await Promise.race([
+        new Promise<void>((resolve) => this.idle.push(resolve)),
+        new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref())
+      ])
+    }
+    clearTimeout(this.resumeTimer)
+    for (const item of [...this.retry.splice(0), ...this.pending.splice(0)]) this.drop(item, 'dataflow-stopped')
+  }
+
+  private pump (): void {
+    while (!this.paused && this.pending.length > 0) {
+      const item = this.pending.shift()!
+      const translated = this.translate(item.message, this.now())
+      if (!translated.ok) {
+        this.drop(item, translated.reason, translated.detail)
+        continue
+      }
+      this.inFlight++
+      const started = this.now()
+      this.destination.send(translated.record).then((result) => {
+        this.inFlight--
+        if (this.attempt > 0 || this.paused) this.recovered()
+        this.observer.sent?.(item.message, translated.record, result, this.now() - started)
+        item.resolve({})
+        this.settled()
+      }, (err: DestinationError) => {
+        this.inFlight--
+        if (err.permanent) {
+          this.drop(item, dropReasonOf(err.code), err.message)
+          this.settled()
+        } else {
+          this.retry.push(item)
+          this.pause(err)
+        }
+      })
+    }
+  }
+
+  private pause (err: DestinationError): void {
+    if (this.paused) return
+    this.paused = true
+    this.observer.state?.('degraded', err.code, err.message)
+    const delay = backoffDelay(this.attempt++, this.options.retryMinMs, this.options.retryMaxMs)
+    this.resumeTimer = setTimeout(() => this.resume(), delay)
+  }
+
+  private resume (): void {
+    if (this.inFlight > 0) {
+      // Retry only once every earlier send has settled, so retried messages go out in arrival order.
+      this.resumeTimer = setTimeout(() => this.resume(), 20)
+      return
+    }
+    this.paused = false
+    const again = this.retry.sort((a, b) => a.seq - b.seq)
+    this.retry = []
+    this.pending.unshift(...again)
+    this.pump()
+  }
+
+  private recovered (): void {
+    if (this.retry.length === 0 && !this.paused) {
+      this.attempt = 0
+      this.observer.state?.('ready')
+    }
+  }
+
+  private drop (item: Item, reason: string, detail?: string): void {
+    this.observer.dropped?.(item.message, reason, detail)
+    item.resolve({ reasonCode: pubackReasonFor(reason), reasonString: detail ? `${reason}: ${detail}` : reason })
+  }
+
+  private settled (): void {
+    while (this.waiting.length > 0 && this.pending.length + this.inFlight + this.retry.length < this.options.bufferMessages) {
+      this.pending.push(this.waiting.shift()!)
+    }
+    if (this.waiting.length > 0 || this.pending.length > 0) this.pump()
+    if (this.buffered === 0) for (const resolve of this.idle.splice(0)) resolve()
+  }
+}

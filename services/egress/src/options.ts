@@ -1,0 +1,20 @@
+/** Runtime options and their defaults, in one place. */
+export interface EgressOptions {
+  /**
+   * Messages a dataflow holds while its destination is slow or down (queued + in flight). Past it, QoS 1
+   * publishes stay unacknowledged (devices back off, nothing acknowledged is lost) and QoS 0 ones are dropped.
+   */
+  bufferMessages: number
+  /** First and longest wait between attempts while a destination refuses with a retriable error. */
+  retryMinMs: number
+  retryMaxMs: number
+  /** How often status counters are written back to the store. */
+  statusIntervalMs: number
+}
+
+export const egressDefaults: EgressOptions = {
+  bufferMessages: 10_000,
+  retryMinMs: 200,
+  retryMaxMs: 30_000,
+  statusIntervalMs: 2_000
+}

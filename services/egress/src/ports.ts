@@ -1,0 +1,40 @@
+/**
+ * What the runtime needs from the packages around it, as small interfaces: the flow logic is tested with fakes,
+ * and `wiring.ts` binds these to @flowgate/translate and @flowgate/kafka.
+ */
+
+export interface InboundMqttMessage {
+  topic: string
+  payload: Uint8Array
+  qos: 0 | 1 | 2
+  retain: boolean
+  /** mqtt-packet's property object as the broker decoded it. */
+  properties?: Record<string, unknown>
+  receivedAt: number
+}
+
+export interface OutboundRecord {
+  topic: string
+  key: Uint8Array | null
+  value: Uint8Array
+  headers: Array<[string, Uint8Array]>
+  partition?: number
+}
+
+export type Translation =
+  | { ok: true, record: OutboundRecord }
+  | { ok: false, reason: string, detail?: string }
+
+/** Pure translation at send time: `now` lets Message Expiry shrink by the time a message waited. */
+export type TranslateToKafka = (message: InboundMqttMessage, now: number) => Translation
+
+/** A failure the destination reports; `permanent` ones will never succeed on retry (too large, not authorized…). */
+export interface DestinationError extends Error {
+  code: string
+  permanent: boolean
+}
+
+export interface KafkaDestination {
+  send: (record: OutboundRecord) => Promise<{ partition: number, offset: string }>
+  close: () => Promise<void>
+}

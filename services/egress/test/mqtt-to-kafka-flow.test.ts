@@ -1,0 +1,134 @@
+import t from 'tap'
+import { MqttToKafkaFlow, type PublishOutcome } from '../src/mqtt-to-kafka-flow.js'
+import type { InboundMqttMessage, KafkaDestination, OutboundRecord, TranslateToKafka, DestinationError } from '../src/ports.js'
+
+const enc = new TextEncoder()
+const message = (topic: string, payload: string, qos: 0 | 1 = 1): InboundMqttMessage => ({ topic, payload: enc.encode(payload), qos, retain: false, receivedAt: Date.now() })
+const passThrough: TranslateToKafka = (m) => ({ ok: true, record: { topic: 'out', key: null, value: m.payload, headers: [] } })
+
+function destinationError (code: string, permanent: boolean): DestinationError {
+  return Object.assign(new Error(code), { code, permanent })
+}
+
+/** A destination whose sends answer as `script` says, one entry per attempt, then succeed. */
+function scriptedDestination (script: Array<'ok' | 'retriable' | 'too-large'> = []): KafkaDestination & { sent: string[] } {
+  const sent: string[] = []
+  let offset = 0
+  return {
+    sent,
+    async send (record: OutboundRecord) {
+      await new Promise((resolve) => setImmediate(resolve))
+      const step = script.shift() ?? 'ok'
+      if (step === 'retriable') throw destinationError('FG_ERR_KAFKA_UNREACHABLE', false)
+      if (step === 'too-large') throw destinationError('FG_ERR_KAFKA_TOO_LARGE', true)
+      sent.push(new TextDecoder().decode(record.value))
+      return { partition: 0, offset: String(offset++) }
+    },
+    async close () {}
+  }
+}
+
+const fast = { retryMinMs: 5, retryMaxMs: 20 }
+
+t.test('a publish is acknowledged once the destination acknowledged it', async (t) => {
+  const destination = scriptedDestination()
+  const flow = new MqttToKafkaFlow({ name: 'f', namespace: 'default', filters: ['factory/#'], translate: passThrough, destination })
+  t.equal(flow.matches('factory/oven'), true)
+  t.equal(flow.matches('office/door'), false)
+  t.same(await flow.accept(message('factory/oven', 'a')), {})
+  t.same(destination.sent, ['a'])
+})
+
+t.test('a message the translator refuses is dropped with its reason, told to the device as a reason code', async (t) => {
+  const dropped: string[] = []
+  const flow = new MqttToKafkaFlow({
+    name: 'f', namespace: 'default', filters: ['#'], destination: scriptedDestination(),
+    translate: () => ({ ok: false, reason: 'invalid-topic', detail: '${inputTopic.5} has no 5th level' }),
+    observer: { dropped: (_m, reason) => dropped.push(reason) }
+  })
+  const outcome = await flow.accept(message('a/b', 'x'))
+  t.equal(outcome.reasonCode, 0x90, 'Topic Name invalid')
+  t.match(outcome.reasonString, /invalid-topic/)
+  t.same(dropped, ['invalid-topic'], 'counted')
+})
+
+t.test('a record Kafka refuses for good fails alone; its neighbours are delivered', async (t) => {
+  const destination = scriptedDestination(['ok', 'too-large', 'ok'])
+  const flow = new MqttToKafkaFlow({ name: 'f', namespace: 'default', filters: ['#'], translate: passThrough, destination })
+  const outcomes = await Promise.all(['a', 'b', 'c'].map((p) => flow.accept(message('t', p))))
+  t.same(outcomes.map((o) => o.reasonCode ?? 0), [0, 0x97, 0])
+  t.same(destination.sent, ['a', 'c'])
+})
+
+t.test('while Kafka is unreachable messages wait and are retried in arrival order; status goes degraded then ready', async (t) => {
+  // An outage: every send fails for 50 ms, as when the broker is down (all in-flight batches fail together).
+  const sent: string[] = []
+  let down = true
+  setTimeout(() => { down = false }, 50)
+  const destination: KafkaDestination = {
+    async send (record) {
+      await new Promise((resolve) => setImmediate(resolve))
+      if (down) throw destinationError('FG_ERR_KAFKA_UNREACHABLE', false)
+      sent.push(new TextDecoder().decode(record.value))
+      return { partition: 0, offset: String(sent.length) }
+    },
+    async close () {}
+  }
+  const states: string[] = []
+  const flow = new MqttToKafkaFlow({
+    name: 'f', namespace: 'default', filters: ['#'], translate: passThrough, destination, options: fast,
+    observer: { state: (s, reason) => states.push(reason ? `${s}:${reason}` : s) }
+  })
+  const outcomes = await Promise.all(['1', '2', '3', '4', '5'].map((p) => flow.accept(message('t', p))))
+  t.same(outcomes, [{}, {}, {}, {}, {}], 'every publish acknowledged in the end')
+  t.same(sent, ['1', '2', '3', '4', '5'], 'no loss, no duplicate, order kept')
+  t.equal(states[0], 'degraded:FG_ERR_KAFKA_UNREACHABLE')
+  t.equal(states.at(-1), 'ready')
+})
+
+t.test('Message Expiry counts the time spent waiting: a message that expires while Kafka is down is dropped as expired', async (t) => {
+  let clock = 1_000_000
+  const destination = scriptedDestination(['retriable'])
+  const translate: TranslateToKafka = (m, now) => {
+    const remaining = 10 - Math.floor((now - m.receivedAt) / 1000)
+    return remaining > 0 ? passThrough(m, now) : { ok: false, reason: 'expired' }
+  }
+  const flow = new MqttToKafkaFlow({ name: 'f', namespace: 'default', filters: ['#'], translate, destination, options: fast, now: () => clock })
+  const pending = flow.accept({ ...message('t', 'late'), receivedAt: clock })
+  await new Promise((resolve) => setImmediate(resolve))
+  clock += 11_000
+  const outcome = await pending
+  t.match(outcome.reasonString, /^expired/)
+  t.same(destination.sent, [])
+})
+
+t.test('a full buffer drops QoS 0 and holds QoS 1 unacknowledged until there is room', async (t) => {
+  let release!: () => void
+  const gate = new Promise<void>((resolve) => { release = resolve })
+  const sent: string[] = []
+  const destination: KafkaDestination = {
+    async send (record) { await gate; sent.push(new TextDecoder().decode(record.value)); return { partition: 0, offset: '0' } },
+    async close () {}
+  }
+  const flow = new MqttToKafkaFlow({ name: 'f', namespace: 'default', filters: ['#'], translate: passThrough, destination, options: { bufferMessages: 2 } })
+  const first = [flow.accept(message('t', 'a')), flow.accept(message('t', 'b'))]
+  const qos0 = await flow.accept(message('t', 'dropped', 0))
+  t.equal(qos0.reasonString, 'buffer-full', 'QoS 0 past the buffer is dropped and counted')
+  let thirdSettled = false
+  const third = flow.accept(message('t', 'c')).then((o: PublishOutcome) => { thirdSettled = true; return o })
+  await new Promise((resolve) => setTimeout(resolve, 30))
+  t.equal(thirdSettled, false, 'QoS 1 past the buffer is not acknowledged yet')
+  t.equal(flow.buffered, 3)
+  release()
+  t.same(await Promise.all([...first, third]), [{}, {}, {}])
+  t.same(sent, ['a', 'b', 'c'])
+})
+
+t.test('closing a flow lets what is in flight finish', async (t) => {
+  const destination = scriptedDestination()
+  const flow = new MqttToKafkaFlow({ name: 'f', namespace: 'default', filters: ['#'], translate: passThrough, destination })
+  const inFlight = flow.accept(message('t', 'a'))
+  await flow.close()
+  t.same(await inFlight, {})
+  t.equal((await flow.accept(message('t', 'late'))).reasonString, 'dataflow-stopped')
+})
