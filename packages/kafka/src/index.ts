@@ -1,1 +1,10 @@
-export {}
+export type { KafkaEndpoint, KafkaAuthentication, KafkaAcks, KafkaBatching, KafkaCompression, PartitionStrategy, ResolvedSecrets } from './types.js'
+export { KafkaEndpointError, classifyKafkaError, toKafkaEndpointError, type KafkaErrorCode, type KafkaErrorClass } from './errors.js'
+export { kafkaConfig, endpointKafkaConfig, managedIdentityScope, parseBrokers, type KafkaConfigOptions, type EndpointKafkaConfig } from './client-config.js'
+export { cachingTokenProvider, refreshTime, type CachingTokenProvider } from './token-provider.js'
+export { pinoLogCreator, kafkajsLevel } from './log-creator.js'
+export { registerCodecs, compressionType, snappyCompress, snappyDecompress } from './codecs.js'
+export { lz4Compress, lz4Decompress } from './lz4-frame.js'
+export { createBatchingProducer, kafkaAcks, type BatchingProducer, type BatchingProducerOptions, type SendRecord, type SendResult, type ProducerCounters, type SendLatency } from './batching-producer.js'
+export { createSourceConsumer, type SourceConsumer, type SourceConsumerOptions, type SourceBatch } from './consumer.js'
+export { defaults } from './options.js'

@@ -1,0 +1,338 @@
+import { Partitioners, type CompressionTypes, type IHeaders, type Kafka, type Message, type Producer, type RecordMetadata } from 'kafkajs'
+import type { Logger } from 'pino'
+import type { KafkaAcks, KafkaEndpoint } from './types.js'
+import { classifyKafkaError, KafkaEndpointError, type KafkaErrorCode } from './errors.js'
+import { compressionType } from './codecs.js'
+import { defaults, type KafkaRetry } from './options.js'
+import { TopicMetadataCache, type TopicInfo } from './topic-metadata.js'
+
+export interface SendRecord {
+  topic: string
+  key: Buffer | null
+  value: Buffer
+  /** In order; a name may repeat. */
+  headers: Array<[string, Buffer]>
+  /** An explicit partition (wins over the strategy). */
+  partition?: number
+  /** Send to this instance's static partition (`instanceId mod partitions`) whatever the endpoint's strategy. */
+  staticPartition?: boolean
+}
+
+/** `offset` is null with acks Zero/None: the broker does not answer, so there is no offset to report. */
+export interface SendResult { partition: number, offset: string | null }
+
+export interface ProducerCounters {
+  recordsSent: number
+  bytesSent: number
+  /** Produce calls (one record batch per partition each). */
+  batches: number
+  errors: Partial<Record<KafkaErrorCode, number>>
+}
+
+export interface SendLatency { topic: string, records: number, bytes: number, ms: number }
+
+export interface BatchingProducerOptions {
+  logger: Logger
+  /** The dataflow instance id (the Static partition strategy). */
+  instanceId: number
+  /** Called once per produce call that the broker acknowledged. */
+  onSendLatency?: (s: SendLatency) => void
+  retry?: KafkaRetry
+  /** Per-request broker ack timeout (ms). */
+  ackTimeoutMs?: number
+}
+
+export interface BatchingProducer {
+  /** Resolves when Kafka acknowledged the record with the endpoint's acks; rejects with a KafkaEndpointError. */
+  send: (record: SendRecord) => Promise<SendResult>
+  /** Sends what is buffered and waits until everything sent so far has settled. */
+  flush: () => Promise<void>
+  /** Flushes, then disconnects; later sends reject with FG_ERR_KAFKA_CLOSED. */
+  close: () => Promise<void>
+  /** Connects now (otherwise the first send does): surfaces authentication and reachability problems early. */
+  connect: () => Promise<void>
+  readonly counters: ProducerCounters
+  /** Whether the underlying kafkajs producer is idempotent (acks All). */
+  readonly idempotent: boolean
+  readonly acks: 0 | 1 | -1
+}
+
+/** Seed `kafkaAcks` → Kafka `acks` (DESIGN §2: `None` is the preview API's alias of `Zero`). */
+export function kafkaAcks (acks: KafkaAcks): 0 | 1 | -1 {
+  switch (acks) {
+    case 'Zero': case 'None': return 0
+    case 'One': return 1
+    default: return -1
+  }
+}
+
+// A record's size in a v2 record batch, over-estimated: varint lengths counted at their 5-byte maximum.
+const BATCH_OVERHEAD = 61
+function recordSize (r: SendRecord): number {
+  let size = 26 + (r.key?.length ?? 0) + r.value.length
+  for (const [name, value] of r.headers) size += 10 + Buffer.byteLength(name) + value.length
+  return size
+}
+
+/** kafkajs takes headers as an object: a repeated name becomes an array (values keep their order per name). */
+function kafkajsHeaders (headers: Array<[string, Buffer]>): IHeaders | undefined {
+  if (headers.length === 0) return undefined
+  const out: Record<string, Buffer[]> = Object.create(null) as Record<string, Buffer[]>
+  for (const [name, value] of headers) (out[name] ??= []).push(value)
+  const flat: IHeaders = {}
+  for (const name of Object.keys(out)) {
+    const values = out[name]!
+    flat[name] = values.length === 1 ? values[0] : values
+  }
+  return flat
+}
+
+interface Item {
+  record: SendRecord
+  size: number
+  partition: number
+  resolve: (r: SendResult) => void
+  reject: (e: KafkaEndpointError) => void
+}
+
+interface Lane { queue: Array<{ items: Item[], done: () => void }>, busy: boolean }
+
+export function createBatchingProducer (kafka: Kafka, endpoint: KafkaEndpoint, opts: BatchingProducerOptions): BatchingProducer {
+  const logger = opts.logger.child({ component: 'kafka-producer', endpoint: `${endpoint.namespace}/${endpoint.name}` })
+  const acks = kafkaAcks(endpoint.kafkaAcks)
+  // Idempotence needs acks=-1 in kafkajs (it throws otherwise): acks 0/1 get a plain producer.
+  const idempotent = acks === -1
+  const compression: CompressionTypes = compressionType(endpoint.compression)
+  const batching = endpoint.batching.mode === 'Enabled'
+  const maxMessages = batching ? Math.max(1, endpoint.batching.maxMessages) : 1
+  const maxBytes = batching ? Math.max(1, endpoint.batching.maxBytes) : 1
+  const latencyMs = Math.max(0, endpoint.batching.latencyMs)
+  const metadata = new TopicMetadataCache(kafka, logger)
+  const partitioner = Partitioners.DefaultPartitioner() // murmur2 like the Java client; round-robin without key
+  const counters: ProducerCounters = { recordsSent: 0, bytesSent: 0, batches: 0, errors: {} }
+
+  let producer: Producer | undefined
+  let producerReady: Promise<Producer> | undefined
+  let pending: Array<Omit<Item, 'partition'>> = []
+  let pendingBytes = 0
+  let timer: NodeJS.Timeout | undefined
+  let closed = false
+  const lanes = new Map<string, Lane>()
+  const unsettled = new Set<Promise<void>>()
+
+  function newProducer (): Promise<Producer> {
+    const p = kafka.producer({
+      idempotent,
+      maxInFlightRequests: idempotent ? Math.min(5, defaults.maxInFlightRequests) : defaults.maxInFlightRequests,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: { ...(opts.retry ?? defaults.retry) }
+    })
+    return p.connect().then(() => { producer = p; return p }, (err: unknown) => {
+      producerReady = undefined
+      void p.disconnect().catch(() => {})
+      throw err
+    })
+  }
+
+  async function getProducer (): Promise<Producer> {
+    if (producer != null) return producer
+    producerReady ??= newProducer()
+    return await producerReady
+  }
+
+  /**
+   * After a send whose outcome is unknown (timeout, connection lost) kafkajs' idempotent producer has already
+   * rolled its sequence numbers back; if the broker did append the batch, the next batch would reuse them and be
+   * taken for a duplicate (lost) or refused as out of order. A fresh producer (new producer id) avoids both.
+   */
+  function resetProducer (): void {
+    if (!idempotent || producer == null) return
+    const old = producer
+    producer = undefined
+    producerReady = undefined
+    void old.disconnect().catch(() => {})
+  }
+
+  function fail (items: Item[] | Array<Omit<Item, 'partition'>>, err: unknown): void {
+    const e = err instanceof KafkaEndpointError ? err : new KafkaEndpointError(classifyKafkaError(err), { cause: err })
+    counters.errors[e.code] = (counters.errors[e.code] ?? 0) + items.length
+    for (const i of items) i.reject(e)
+  }
+
+  function partitionFor (info: TopicInfo, r: SendRecord): number {
+    const count = info.partitions.length
+    if (r.partition != null) {
+      if (!Number.isInteger(r.partition) || r.partition < 0 || r.partition >= count) {
+        throw new KafkaEndpointError({ code: 'FG_ERR_KAFKA_REJECTED', permanent: true, reason: `partition ${r.partition} is not in 0..${count - 1} of ${r.topic}` })
+      }
+      return r.partition
+    }
+    if (r.staticPartition === true || endpoint.partitionStrategy === 'Static') return ((opts.instanceId % count) + count) % count
+    // Topic/Property put the key on the record; a missing property leaves it null: round-robin (DESIGN §6).
+    return partitioner({ topic: r.topic, partitionMetadata: info.partitions, message: { key: r.key, value: r.value } })
+  }
+
+  async function produce (topic: string, items: Item[]): Promise<void> {
+    const messages: Message[] = items.map((i) => {
+      const m: Message = { key: i.record.key, value: i.record.value, partition: i.partition }
+      const headers = kafkajsHeaders(i.record.headers)
+      if (headers != null) m.headers = headers
+      return m
+    })
+    const started = performance.now()
+    counters.batches++
+    let res: RecordMetadata[]
+    try {
+      const p = await getProducer()
+      res = await p.sendBatch({ acks, compression, timeout: opts.ackTimeoutMs ?? defaults.requestTimeoutMs, topicMessages: [{ topic, messages }] })
+    } catch (err) {
+      const c = classifyKafkaError(err)
+      if (c.code === 'FG_ERR_KAFKA_TOO_LARGE' && items.length > 1) {
+        // Which record was too large is not reported; isolate them so only the offender fails. Partitions of the same
+        // request that the broker did accept are sent again (at least once); a fresh producer keeps sequences valid.
+        logger.warn({ topic, records: items.length }, 'batch refused as too large; sending its records one by one')
+        resetProducer()
+        for (const i of items) await produce(topic, [i])
+        return
+      }
+      if (!c.permanent) resetProducer()
+      if (c.code === 'FG_ERR_KAFKA_TOPIC_MISSING' || !c.permanent) metadata.invalidate(topic)
+      logger.debug({ topic, records: items.length, code: c.code }, 'send failed')
+      fail(items, err)
+      return
+    }
+    const ms = performance.now() - started
+    const bytes = items.reduce((n, i) => n + i.size, 0)
+    counters.recordsSent += items.length
+    counters.bytesSent += bytes
+    opts.onSendLatency?.({ topic, records: items.length, bytes, ms })
+    const base = new Map<number, bigint>()
+    for (const r of res) {
+      const offset = (r as RecordMetadata & { baseOffset?: string }).baseOffset ?? r.offset
+      if (offset != null) base.set(r.partition, BigInt(offset))
+    }
+    const seen = new Map<number, number>()
+    for (const i of items) {
+      const k = seen.get(i.partition) ?? 0
+      seen.set(i.partition, k + 1)
+      const b = base.get(i.partition)
+      i.resolve({ partition: i.partition, offset: b == null ? null : String(b + BigInt(k)) })
+    }
+  }
+
+  /** One flushed batch of one topic: partitions assigned, sizes checked against the topic's limit, then sent. */
+  async function sendTopicBatch (topic: string, batch: Array<Omit<Item, 'partition'>>): Promise<void> {
+    let info: TopicInfo
+    try {
+      info = await metadata.get(topic)
+    } catch (err) {
+      fail(batch, err)
+      return
+    }
+    const limit = Math.floor(info.maxMessageBytes * 0.99) - 512
+    const ok: Item[] = []
+    for (const b of batch) {
+      try {
+        const item = { ...b, partition: partitionFor(info, b.record) }
+        // Uncompressed, a record above the limit can't be accepted: refuse it without failing its neighbours.
+        // Compressed, the broker judges the compressed batch, so such a record is tried on its own.
+        if (compression === 0 && BATCH_OVERHEAD + item.size > info.maxMessageBytes) {
+          fail([item], new KafkaEndpointError({ code: 'FG_ERR_KAFKA_TOO_LARGE', permanent: true, reason: `record of ~${item.size} bytes exceeds ${topic}'s max.message.bytes ${info.maxMessageBytes}` }))
+          continue
+        }
+        ok.push(item)
+      } catch (err) {
+        fail([b], err)
+      }
+    }
+    // kafkajs writes one record batch per partition and never splits one: keep every request under the limit.
+    let chunk: Item[] = []
+    let chunkBytes = BATCH_OVERHEAD
+    for (const item of ok) {
+      if (chunk.length > 0 && chunkBytes + item.size > limit) {
+        await produce(topic, chunk)
+        chunk = []
+        chunkBytes = BATCH_OVERHEAD
+      }
+      chunk.push(item)
+      chunkBytes += item.size
+    }
+    if (chunk.length > 0) await produce(topic, chunk)
+  }
+
+  // One batch in flight per topic: records with the same key keep their order, even across retries without
+  // idempotence; different topics proceed in parallel.
+  function drive (topic: string, lane: Lane): void {
+    if (lane.busy) return
+    const next = lane.queue.shift()
+    if (next == null) { lanes.delete(topic); return }
+    lane.busy = true
+    sendTopicBatch(topic, next.items)
+      .catch((err: unknown) => fail(next.items, err))
+      .finally(() => { lane.busy = false; next.done(); drive(topic, lane) })
+  }
+
+  function enqueue (items: Array<Omit<Item, 'partition'>>): void {
+    const byTopic = new Map<string, Array<Omit<Item, 'partition'>>>()
+    for (const i of items) {
+      const list = byTopic.get(i.record.topic)
+      if (list == null) byTopic.set(i.record.topic, [i]); else list.push(i)
+    }
+    for (const [topic, list] of byTopic) {
+      let lane = lanes.get(topic)
+      if (lane == null) { lane = { queue: [], busy: false }; lanes.set(topic, lane) }
+      let done!: () => void
+      const settled = new Promise<void>((resolve) => { done = resolve })
+      unsettled.add(settled)
+      void settled.then(() => unsettled.delete(settled))
+      lane.queue.push({ items: list as Item[], done })
+      drive(topic, lane)
+    }
+  }
+
+  function flushPending (): void {
+    if (timer != null) { clearTimeout(timer); timer = undefined }
+    if (pending.length === 0) return
+    const items = pending
+    pending = []
+    pendingBytes = 0
+    enqueue(items)
+  }
+
+  function send (record: SendRecord): Promise<SendResult> {
+    if (closed) return Promise.reject(new KafkaEndpointError({ code: 'FG_ERR_KAFKA_CLOSED', permanent: false, reason: 'producer is closed' }))
+    return new Promise<SendResult>((resolve, reject) => {
+      const item = { record, size: recordSize(record), resolve, reject }
+      if (!batching) { enqueue([item]); return }
+      // Flush first when this record would push the buffer past maxBytes, so a batch stays within it.
+      if (pending.length > 0 && pendingBytes + item.size > maxBytes) flushPending()
+      pending.push(item)
+      pendingBytes += item.size
+      if (pending.length >= maxMessages || pendingBytes >= maxBytes) flushPending()
+      else if (timer == null) timer = setTimeout(flushPending, latencyMs)
+    })
+  }
+
+  async function flush (): Promise<void> {
+    flushPending()
+    while (unsettled.size > 0) await Promise.all([...unsettled])
+  }
+
+  return {
+    send,
+    flush,
+    async connect () { await getProducer() },
+    async close () {
+      closed = true
+      await flush()
+      const p = producer
+      producer = undefined
+      producerReady = undefined
+      await Promise.all([p?.disconnect().catch(() => {}), metadata.close()])
+    },
+    counters,
+    idempotent,
+    acks
+  }
+}
