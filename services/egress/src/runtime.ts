@@ -1,0 +1,215 @@
+import type { Logger } from 'pino'
+import type { Store, StoredResource } from '@flowgate/store'
+import { egressDefaults, type EgressOptions } from './options.js'
+import { cacheKey, resolveDataflow, type ResourceCache, type ResolvedDataflow } from './resolve.js'
+import { MqttToKafkaFlow, type PublishOutcome } from './mqtt-to-kafka-flow.js'
+import { createDataflowMetrics, type DataflowMetrics } from './metrics.js'
+import { StatusTracker, reasonOf } from './status.js'
+import type { InboundMqttMessage, KafkaDestination, TranslateToKafka } from './ports.js'
+
+/** How the runtime builds the parts of a flow; `wiring.ts` binds these to @flowgate/kafka and @flowgate/translate. */
+export interface FlowFactories {
+  kafkaDestination: (dataflow: ResolvedDataflow, ctx: { instanceId: number, logger: Logger }) => Promise<KafkaDestination>
+  mqttToKafkaTranslator: (dataflow: ResolvedDataflow, ctx: { instanceId: number }) => TranslateToKafka
+}
+
+/** Where device publishes come from: the embedded broker in process (or an MQTT client, in the split deployment). */
+export interface PublishSource {
+  setInterceptor: (interceptor: ((publish: { packet: { topic: string, payload: Buffer | string, qos: number, retain?: boolean, properties?: Record<string, unknown> }, receivedAt: number }) => Promise<PublishOutcome | void> | undefined) | undefined) => void
+}
+
+/** Observers beyond metrics and status (the live tail). */
+export interface RuntimeObserver {
+  sentToKafka?: (flow: { name: string, namespace: string }, message: InboundMqttMessage, record: import('./ports.js').OutboundRecord, result: { partition: number, offset: string }) => void
+}
+
+interface Running {
+  resolved: ResolvedDataflow
+  flow: MqttToKafkaFlow
+  destination: KafkaDestination
+  status: StatusTracker
+}
+
+async function stop (r: Running): Promise<void> {
+  await r.flow.close()
+  await r.destination.close()
+}
+
+export interface EgressRuntime {
+  readonly metrics: DataflowMetrics
+  /** Resolves once every dataflow in the store at start has been reconciled. */
+  readonly ready: Promise<void>
+  running: () => string[]
+  close: () => Promise<void>
+}
+
+const RESOURCE_KINDS = new Set(['Dataflow', 'DataflowEndpoint', 'DataflowProfile', 'Secret', 'ConfigMap'])
+
+/**
+ * The dataflow runtime: follows the store and reconciles — starts, restarts (when a dataflow, its endpoints, or
+ * their secrets change) and stops flows without a process restart — and routes device publishes to them.
+ */
+export function startEgress (settings: {
+  store: Store
+  source: PublishSource
+  factories: FlowFactories
+  logger: Logger
+  instanceId?: number
+  options?: Partial<EgressOptions>
+  metrics?: DataflowMetrics
+  observer?: RuntimeObserver
+}): EgressRuntime {
+  const { store, source, factories, logger: log } = settings
+  const options = { ...egressDefaults, ...settings.options }
+  const instanceId = settings.instanceId ?? 0
+  const metrics = settings.metrics ?? createDataflowMetrics()
+  const cache: ResourceCache = new Map()
+  const running = new Map<string, Running>()
+  const abort = new AbortController()
+  let reconciling: Promise<void> = Promise.resolve()
+  let again = false
+
+  source.setInterceptor(({ packet, receivedAt }) => {
+    const message: InboundMqttMessage = {
+      topic: packet.topic,
+      payload: typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload,
+      qos: packet.qos as 0 | 1 | 2,
+      retain: packet.retain ?? false,
+      properties: packet.properties,
+      receivedAt
+    }
+    const outcomes: Array<Promise<PublishOutcome>> = []
+    for (const r of running.values()) if (r.flow.matches(message.topic)) outcomes.push(r.flow.accept(message))
+    if (outcomes.length === 0) return undefined
+    // Several dataflows may take one publish: the device hears of the first failure.
+    return Promise.all(outcomes).then((all) => all.find((o) => o.reasonCode !== undefined) ?? {})
+  })
+
+  async function startFlow (resolved: ResolvedDataflow): Promise<Running> {
+    const labels = { namespace: resolved.namespace, dataflow: resolved.name }
+    const status = new StatusTracker()
+    const flowLog = log.child({ dataflow: resolved.name, namespace: resolved.namespace })
+    const destination = await factories.kafkaDestination(resolved, { instanceId, logger: flowLog })
+    const flow = new MqttToKafkaFlow({
+      name: resolved.name,
+      namespace: resolved.namespace,
+      filters: resolved.source.dataSources,
+      translate: factories.mqttToKafkaTranslator(resolved, { instanceId }),
+      destination,
+      options,
+      observer: {
+        received (m) { metrics.received.inc(labels); metrics.receivedBytes.inc(labels, m.payload.byteLength); status.count('received') },
+        sent (m, record, result, latencyMs) {
+          metrics.sent.inc(labels); metrics.sentBytes.inc(labels, record.value.byteLength); metrics.sendLatency.observe(labels, latencyMs / 1000)
+          status.count('sent')
+          settings.observer?.sentToKafka?.(resolved, m, record, result)
+        },
+        dropped (_m, reason, detail) {
+          metrics.dropped.inc({ ...labels, reason }); status.drop(reason)
+          flowLog.debug({ reason, detail }, 'message dropped')
+        },
+        state (state, code, detail) {
+          if (state === 'ready') status.set('True', 'Running')
+          else status.set('False', reasonOf(code), detail)
+          flowLog.warn({ state, code, detail }, `dataflow ${state}`)
+        }
+      }
+    })
+    status.set('True', 'Running')
+    flowLog.info({ source: resolved.source.dataSources, destination: resolved.destination.dataDestination }, 'dataflow started')
+    return { resolved, flow, destination, status }
+  }
+
+  async function reconcileOnce (): Promise<void> {
+    const desired = new Map<string, ResolvedDataflow>()
+    for (const resource of cache.values()) {
+      if (resource.kind !== 'Dataflow') continue
+      const resolution = resolveDataflow(resource, cache)
+      const key = cacheKey('Dataflow', resource.metadata.namespace, resource.metadata.name)
+      if (resolution.ok && resolution.dataflow.source.spec.endpointType === 'Mqtt' && resolution.dataflow.destination.spec.endpointType === 'Kafka') {
+        desired.set(key, resolution.dataflow)
+      } else if (!resolution.ok) {
+        await writeStatus(resource, { conditions: [{ type: 'Ready', status: 'False', reason: resolution.reason, message: resolution.message, lastTransitionTime: new Date().toISOString() }] })
+      }
+    }
+    for (const [key, r] of running) {
+      const want = desired.get(key)
+      if (want?.fingerprint === r.resolved.fingerprint) continue
+      running.delete(key)
+      log.info({ dataflow: r.resolved.name, namespace: r.resolved.namespace }, want ? 'dataflow changed: restarting' : 'dataflow stopped')
+      await stop(r)
+      metrics.buffered.remove({ namespace: r.resolved.namespace, dataflow: r.resolved.name })
+    }
+    for (const [key, want] of desired) {
+      if (running.has(key)) continue
+      try {
+        running.set(key, await startFlow(want))
+      } catch (err) {
+        const e = err as Error & { code?: string }
+        log.error({ dataflow: want.name, err: e.message, code: e.code }, 'dataflow failed to start')
+        const resource = cache.get(key)
+        if (resource) await writeStatus(resource, { conditions: [{ type: 'Ready', status: 'False', reason: reasonOf(e.code), message: e.message, lastTransitionTime: new Date().toISOString() }] })
+      }
+    }
+  }
+
+  async function writeStatus (resource: StoredResource, status: unknown): Promise<void> {
+    await store.setStatus({ kind: resource.kind, namespace: resource.metadata.namespace, name: resource.metadata.name }, status)
+      .catch((err: Error) => log.debug({ err: err.message }, 'status not written'))
+  }
+
+  function reconcile (): Promise<void> {
+    if (again) return reconciling
+    again = true
+    reconciling = reconciling.then(async () => {
+      again = false
+      await reconcileOnce().catch((err: Error) => log.error({ err: err.message }, 'reconcile failed'))
+    })
+    return reconciling
+  }
+
+  const statusTimer = setInterval(() => {
+    for (const r of running.values()) {
+      r.status.setBuffered(r.flow.buffered)
+      metrics.buffered.set({ namespace: r.resolved.namespace, dataflow: r.resolved.name }, r.flow.buffered)
+      const status = r.status.takeIfChanged()
+      const resource = cache.get(r.resolved.key)
+      if (status && resource) void writeStatus(resource, status)
+    }
+  }, options.statusIntervalMs)
+  statusTimer.unref()
+
+  const ready = (async () => {
+    const listed = await store.list()
+    for (const item of listed.items) if (RESOURCE_KINDS.has(item.kind)) cache.set(cacheKey(item.kind, item.metadata.namespace, item.metadata.name), item)
+    await reconcile()
+    void (async () => {
+      try {
+        for await (const event of store.watch({ fromResourceVersion: listed.resourceVersion, signal: abort.signal })) {
+          const { kind, metadata } = event.object
+          if (!RESOURCE_KINDS.has(kind)) continue
+          const key = cacheKey(kind, metadata.namespace, metadata.name)
+          if (event.type === 'DELETED') cache.delete(key)
+          else cache.set(key, event.object)
+          void reconcile()
+        }
+      } catch (err) {
+        if (!abort.signal.aborted) log.error({ err: (err as Error).message }, 'store watch ended')
+      }
+    })()
+  })()
+
+  return {
+    metrics,
+    ready,
+    running: () => [...running.keys()],
+    async close () {
+      abort.abort()
+      clearInterval(statusTimer)
+      source.setInterceptor(undefined)
+      await reconciling
+      await Promise.all([...running.values()].map(stop))
+      running.clear()
+    }
+  }
+}
