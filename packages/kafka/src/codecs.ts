@@ -1,7 +1,11 @@
-import { CompressionCodecs, CompressionTypes } from 'kafkajs'
+import kafkajs from 'kafkajs'
 import * as snappy from 'snappyjs'
 import { lz4Compress, lz4Decompress } from './lz4-frame.js'
 import type { KafkaCompression } from './types.js'
+
+// kafkajs is CommonJS and Node's named-export detection misses `CompressionCodecs`: take it from the default export.
+const { CompressionCodecs, CompressionTypes } = kafkajs
+type CompressionTypes = kafkajs.CompressionTypes
 
 /*
  * Snappy and LZ4 for kafkajs in plain JavaScript (no native build on Node 20): snappyjs for Snappy blocks, and an

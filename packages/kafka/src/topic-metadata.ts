@@ -1,7 +1,9 @@
-import { ConfigResourceTypes, type Admin, type Kafka, type PartitionMetadata } from 'kafkajs'
+import kafkajs, { type Admin, type Kafka, type PartitionMetadata } from 'kafkajs'
 import type { Logger } from 'pino'
 import { classifyKafkaError, KafkaEndpointError } from './errors.js'
 import { defaults } from './options.js'
+
+const { ConfigResourceTypes } = kafkajs // not among the names Node detects in kafkajs' CommonJS exports
 
 export interface TopicInfo {
   partitions: PartitionMetadata[]
