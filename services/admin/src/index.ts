@@ -1,1 +1,9 @@
-export {}
+export { adminPlugin, API_PREFIX, type AdminPluginOptions } from './plugin.js'
+export { openAdminState, type AdminState, type AdminStateOptions } from './state.js'
+export { startAdmin, type Admin, type StartAdminOptions } from './start.js'
+export { loadAdminToken } from './token.js'
+export { openApiDocument } from './openapi.js'
+export { routes } from './routes.js'
+export { AdminError, type FieldError } from './errors.js'
+export type { SecretCipher } from './secrets.js'
+export { adminDefaults, PENDING_STATUS, REDACTED_ANNOTATION } from './options.js'

@@ -1,0 +1,47 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { pino, type Logger } from 'pino'
+import type { AddressInfo } from 'node:net'
+import { adminDefaults } from './options.js'
+import { adminPlugin } from './plugin.js'
+import { openAdminState, type AdminStateOptions } from './state.js'
+
+export interface StartAdminOptions extends AdminStateOptions {
+  host?: string
+  port?: number
+}
+
+export interface Admin {
+  app: FastifyInstance
+  url: string
+  token: string
+  close: () => Promise<void>
+}
+
+/** The admin API on its own (`flowgate admin`, and tests): state, plugin, probes, listening. */
+export async function startAdmin (opts: StartAdminOptions): Promise<Admin> {
+  const log = opts.logger ?? pino({ level: 'info', base: { service: 'admin' } })
+  const state = await openAdminState({ ...opts, logger: log })
+  const app = Fastify({
+    loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true })
+  })
+  try {
+    await app.register(adminPlugin, { store: state.store, token: state.token, cipher: state.cipher, logger: log, probes: true })
+    await app.listen({ host: opts.host ?? adminDefaults.host, port: opts.port ?? adminDefaults.port })
+  } catch (err) {
+    await app.close()
+    await state.close()
+    throw err
+  }
+  const { address, port } = app.server.address() as AddressInfo
+  const host = address.includes(':') ? `[${address}]` : address
+  return {
+    app,
+    url: `http://${host}:${port}`,
+    token: state.token,
+    close: async () => {
+      await app.close()
+      await state.close()
+    }
+  }
+}
