@@ -24,7 +24,7 @@ export function openApiDocument (routes: RouteDef[], prefix: string): Record<str
       paths[url] ??= {}
       paths[url]![route.method.toLowerCase()] = {
         summary: k === undefined ? route.summary : `${route.summary} (${k.kind})`,
-        operationId: `${route.method.toLowerCase()}${k?.kind ?? ''}${route.url.includes(':name') ? '' : route.answer === 'list' ? (route.url.includes(':namespace') ? 'ListNamespaced' : 'List') : ''}${route.url === '/apply' ? 'Apply' : ''}`,
+        operationId: `${route.id}${k?.kind ?? ''}`,
         security: [{ bearer: [] }],
         parameters: params.map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
         ...(body !== undefined ? { requestBody: body } : {}),

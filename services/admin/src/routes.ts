@@ -14,6 +14,8 @@ export interface RouteDef {
   /** Relative to /api/v1, fastify style (`:kind`). */
   url: string
   summary: string
+  /** OpenAPI operationId stem, Kubernetes style: `listNamespaced` + `Dataflow`. */
+  id: string
   /** Which kind schema the body or answer is: `kind` (per path), `list`, `apply`, or none. */
   body?: 'resource' | 'manifests'
   answer: 'resource' | 'list' | 'apply'
@@ -40,6 +42,7 @@ export const routes: RouteDef[] = [
   {
     method: 'GET',
     url: '/:kind',
+    id: 'list',
     summary: 'List across namespaces',
     answer: 'list',
     statuses: [401, 404],
@@ -48,6 +51,7 @@ export const routes: RouteDef[] = [
   {
     method: 'GET',
     url: '/namespaces/:namespace/:kind',
+    id: 'listNamespaced',
     summary: 'List one namespace',
     answer: 'list',
     statuses: [401, 404],
@@ -56,6 +60,7 @@ export const routes: RouteDef[] = [
   {
     method: 'GET',
     url: '/namespaces/:namespace/:kind/:name',
+    id: 'read',
     summary: 'Read one; dataflows and endpoints carry status, secrets their keys only',
     answer: 'resource',
     statuses: [401, 404],
@@ -70,6 +75,7 @@ export const routes: RouteDef[] = [
   {
     method: 'PUT',
     url: '/namespaces/:namespace/:kind/:name',
+    id: 'replace',
     summary: 'Create (201) or replace (200); metadata.resourceVersion in the body makes it conditional (409)',
     body: 'resource',
     answer: 'resource',
@@ -87,6 +93,7 @@ export const routes: RouteDef[] = [
   {
     method: 'DELETE',
     url: '/namespaces/:namespace/:kind/:name',
+    id: 'delete',
     summary: 'Delete; 409 while another resource refers to it',
     answer: 'resource',
     statuses: [401, 404, 409],
@@ -99,6 +106,7 @@ export const routes: RouteDef[] = [
   {
     method: 'POST',
     url: '/apply',
+    id: 'apply',
     summary: 'Apply a list or multi-document YAML in dependency order, all or nothing, with a result per resource',
     body: 'manifests',
     answer: 'apply',
