@@ -5,7 +5,7 @@ import { testAdmin } from './helpers.js'
 
 t.test('the API refuses requests without the bearer token', async (t) => {
   const admin = await testAdmin(t)
-  for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: 'Basic dGVzdC10b2tlbg==' }]) {
+  for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: 'Basic dGVzdC10b2tlbg==' }] as Array<Record<string, string>>) {
     const res = await fetch(`${admin.url}/api/v1/dataflows`, { headers })
     t.equal(res.status, 401)
     t.equal((await res.json() as any).code, 'FG_ERR_UNAUTHORIZED')
