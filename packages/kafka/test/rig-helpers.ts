@@ -53,11 +53,11 @@ function partitionDir (r: RigInfo, topic: string, partition: number): string {
 
 export interface StoredBatch { baseOffset: number, count: number, codec: string }
 
-/** The record batches as the broker stored them, read with Kafka's own kafka.tools.DumpLogSegments. */
+/** The record batches as the broker stored them, read with Kafka's own DumpLogSegments (org.apache.kafka.tools in Kafka 4, no longer kafka.tools). */
 export async function storedBatches (r: RigInfo, topic: string, partition = 0): Promise<StoredBatch[]> {
   const dir = partitionDir(r, topic, partition)
   const logs = readdirSync(dir).filter((f) => f.endsWith('.log')).map((f) => join(dir, f))
-  const { stdout } = await run('java', ['-cp', `${r.classpath}/*`, 'kafka.tools.DumpLogSegments', '--files', logs.join(',')], { timeout: 60_000, maxBuffer: 1e8 })
+  const { stdout } = await run('java', ['-cp', `${r.classpath}/*`, 'org.apache.kafka.tools.DumpLogSegments', '--files', logs.join(',')], { timeout: 60_000, maxBuffer: 1e8 })
   const out: StoredBatch[] = []
   for (const line of stdout.split('\n')) {
     const m = /baseOffset: (\d+) lastOffset: \d+ count: (\d+).*compresscodec: (\w+)/.exec(line)
