@@ -1,0 +1,36 @@
+/** Translation settings with the seed's defaults, checked once per call (a wrong setting is the caller's bug: it throws). */
+import { FG_ERR_TRANSLATE_CONTEXT, FG_ERR_TRANSLATE_SETTINGS } from './errors.js'
+import type { CloudEventAttributes, PartitionStrategy, TranslateContext, TranslateSettings } from './types.js'
+
+export interface ResolvedSettings {
+  copyMqttProperties: boolean
+  partitionStrategy: PartitionStrategy
+  partitionKeyProperty: string | undefined
+  cloudEventAttributes: CloudEventAttributes | undefined
+}
+
+const STRATEGIES: readonly PartitionStrategy[] = ['Default', 'Static', 'Topic', 'Property']
+
+export function resolveSettings (s: TranslateSettings | undefined): ResolvedSettings {
+  const copy = s?.copyMqttProperties ?? 'Enabled'
+  if (copy !== 'Enabled' && copy !== 'Disabled') throw FG_ERR_TRANSLATE_SETTINGS(`copyMqttProperties must be Enabled or Disabled, got ${String(copy)}`)
+  const strategy = s?.partitionStrategy ?? 'Default'
+  if (!STRATEGIES.includes(strategy)) throw FG_ERR_TRANSLATE_SETTINGS(`partitionStrategy must be one of ${STRATEGIES.join(', ')}, got ${String(strategy)}`)
+  const ce = s?.cloudEventAttributes
+  if (ce !== undefined && ce !== 'Propagate' && ce !== 'CreateOrRemap') throw FG_ERR_TRANSLATE_SETTINGS(`cloudEventAttributes must be Propagate or CreateOrRemap, got ${String(ce)}`)
+  if (s?.partitionKeyProperty !== undefined && typeof s.partitionKeyProperty !== 'string') throw FG_ERR_TRANSLATE_SETTINGS('partitionKeyProperty must be a string')
+  return { copyMqttProperties: copy === 'Enabled', partitionStrategy: strategy, partitionKeyProperty: s?.partitionKeyProperty, cloudEventAttributes: ce }
+}
+
+export function checkContext (ctx: TranslateContext): void {
+  if (typeof ctx !== 'object' || ctx === null) throw FG_ERR_TRANSLATE_CONTEXT('a context object is required')
+  if (!Number.isFinite(ctx.now)) throw FG_ERR_TRANSLATE_CONTEXT('now must be a number (ms since the epoch)')
+  if (!Number.isInteger(ctx.instanceId)) throw FG_ERR_TRANSLATE_CONTEXT('instanceId must be an integer')
+  if (typeof ctx.destinationTopic !== 'string') throw FG_ERR_TRANSLATE_CONTEXT('destinationTopic must be a string')
+  if (typeof ctx.dataflow !== 'string') throw FG_ERR_TRANSLATE_CONTEXT('dataflow must be a string')
+}
+
+export function uuidGenerator (ctx: TranslateContext): () => string {
+  if (ctx.randomUUID !== undefined) return ctx.randomUUID
+  return () => globalThis.crypto.randomUUID()
+}
