@@ -1,10 +1,18 @@
 import { CliError, FG_ERR_CLI_USAGE } from './errors.js'
 import { start, startUsage } from './commands/start.js'
+import { apply, applyUsage } from './commands/apply.js'
+import { get, getUsage } from './commands/get.js'
+import { del, deleteUsage } from './commands/delete.js'
+import { create, createUsage } from './commands/create.js'
 
 type Command = (argv: string[]) => Promise<number>
 
 const commands: Record<string, { run: Command, usage: string }> = {
-  start: { run: start, usage: startUsage }
+  start: { run: start, usage: startUsage },
+  apply: { run: apply, usage: applyUsage },
+  get: { run: get, usage: getUsage },
+  delete: { run: del, usage: deleteUsage },
+  create: { run: create, usage: createUsage }
 }
 
 function usage (): string {
