@@ -1,1 +1,6 @@
-export {}
+export { startEgress, type EgressRuntime, type FlowFactories, type PublishSource, type RuntimeObserver } from './runtime.js'
+export { createFlowFactories, resolveSecrets, type ResourceReader } from './wiring.js'
+export { MqttToKafkaFlow, type PublishOutcome, type FlowObserver } from './mqtt-to-kafka-flow.js'
+export { createDataflowMetrics, type DataflowMetrics } from './metrics.js'
+export { egressDefaults, type EgressOptions } from './options.js'
+export type { InboundMqttMessage, OutboundRecord, KafkaDestination } from './ports.js'
