@@ -15,8 +15,14 @@ export const defaults = {
   topicMetadataTtlMs: 60_000,
   /** Kafka's default `max.message.bytes` when the topic's config can't be read (Event Hubs allows 1 MB). */
   defaultMaxMessageBytes: 1_048_588,
-  /** kafkajs re-authenticates this long before the broker's session lifetime ends (KIP-368). */
-  reauthenticationThresholdMs: 10_000,
+  /**
+   * kafkajs re-authenticates (KIP-368) before a request once the session has less than this left. Measured on Kafka
+   * 4.3: when the broker's session lifetime (connections.max.reauth.ms, or an OAUTHBEARER token's remaining life)
+   * is shorter than this threshold, kafkajs re-authenticates before *every* request, twice in a row, and the broker
+   * refuses the second with ILLEGAL_SASL_STATE: no request ever gets through. kafkajs' default is 10 s; 1 s keeps
+   * short sessions (and short-lived tokens) working, and a lapsed session is re-authenticated on the next request.
+   */
+  reauthenticationThresholdMs: 1_000,
   /** Idempotent producers: kafkajs serialises per broker anyway; at most 5 in flight keeps ordering under retries. */
   maxInFlightRequests: 5,
   /** OAUTHBEARER token cache: refresh at this share of the token's lifetime … */
