@@ -4,9 +4,9 @@
  * as `0xA1 0x03 "bar"`). Encodings: OASIS AMQP 1.0 part 1 §1.6 (types.html#section-primitive-type-definitions).
  *
  * A value decodes only when the whole of it is exactly one primitive (constructor byte, length and content agree);
- * anything else (described types, lists, maps, arrays, decimals, trailing bytes) is `undefined`. The caller tries
- * UTF-8 first: every constructor below 0x80 is also a printable ASCII character ("@", "A", "abc"…), and a value that
- * is valid UTF-8 text stays that text.
+ * anything else (described types, lists, maps, arrays, decimals, trailing bytes) is `undefined`. Every constructor
+ * below 0x80 is also an ASCII character ("@", "A", "abc"…): the caller decides between the two readings
+ * (`headerText` in headers-to-mqtt-properties.ts — plain text wins unless it is implausible).
  *
  * Text forms:
  * - strings and symbols: their text;  null: "null"; booleans: "true" / "false"
