@@ -63,7 +63,8 @@ function fromAjv (e: ErrorObject): ValidationError[] {
       return [{ path: `${at}/${escapePointer(String((e.params as { missingProperty: string }).missingProperty))}`, message: 'required' }]
     case 'enum': {
       const allowed = (e.params as { allowedValues: unknown[] }).allowedValues
-      return [{ path: at, message: `must be one of ${allowed.join(', ')}`, allowed }]
+      // The allowed values travel apart (`allowed`); the message names what was given (enums hold no secrets).
+      return [{ path: at, message: `unknown value ${JSON.stringify(e.data)?.slice(0, 80) ?? 'undefined'}`, allowed }]
     }
     case 'const': {
       const allowed = [(e.params as { allowedValue: unknown }).allowedValue]
