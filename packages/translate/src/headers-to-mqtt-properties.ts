@@ -22,7 +22,7 @@ import {
   HEADER_RESPONSE_TOPIC, PROPERTY_KEY, PROPERTY_TIMESTAMP
 } from './header-names.js'
 import type { KafkaRecord, MqttPublish, RemovedHeaders } from './types.js'
-import { isMqttString, MQTT_STRING_MAX_BYTES, mqttStringOf, utf8Decode, utf8Encode } from './utf8.js'
+import { isMqttString, MQTT_STRING_MAX_BYTES, mqttStringOf, utf8Encode } from './utf8.js'
 
 export interface RestoredProperties {
   properties: MqttPublish['properties']
@@ -34,24 +34,21 @@ type TextValue = { text: string, amqp: boolean } | { problem: 'nonUtf8' | 'tooLa
 
 /**
  * A header value as MQTT text, or why not. Every AMQP constructor below 0x80 is also an ASCII character, so a value
- * can read both ways ("abc" is text and also the AMQP short 0x6263). The AMQP reading wins only where the text
- * reading is implausible: the first byte cannot start UTF-8 (0x80 and up: str8, str32, double, uuid…), or the text
- * holds control characters (U+0000–U+001F, U+007F–U+009F), which MQTT 5 §1.5.4 says a string should not contain — as
- * an AMQP int's zero bytes are (`0x71 0 0 0 5`). Otherwise text wins: an AMQP `true` (0x41) stays "A".
+ * can read both ways ("abc" is text and also the AMQP short 0x6263). The AMQP reading is taken only where the value
+ * is not an MQTT string: not UTF-8 (every constructor from 0x80 up — str8, str32, double, uuid… — is a UTF-8
+ * continuation byte, so such values never are), or holding U+0000 (as an AMQP int's zero bytes do: `0x71 0 0 1 0`).
+ * Any value an MQTT string can hold therefore stays exactly that text, which keeps MQTT → Kafka → MQTT lossless; the
+ * price is that an AMQP value whose bytes happen to be valid text (smallint 5 = `0x54 0x05` = "T\u0005", true = "A")
+ * arrives as that text.
  */
 export function headerText (value: Uint8Array): TextValue {
   if (value.length > MQTT_STRING_MAX_BYTES) return { problem: 'tooLarge' }
-  const text = utf8Decode(value)
-  if (text === undefined || value[0]! >= 0x80 || CONTROL.test(text)) {
-    const decoded = decodeAmqpValue(value)
-    if (decoded !== undefined && isMqttString(decoded) && utf8Encode(decoded).length <= MQTT_STRING_MAX_BYTES) return { text: decoded, amqp: true }
-  }
-  if (text !== undefined && isMqttString(text)) return { text, amqp: false }
+  const text = mqttStringOf(value)
+  if (text !== undefined) return { text, amqp: false }
+  const decoded = decodeAmqpValue(value)
+  if (decoded !== undefined && isMqttString(decoded) && utf8Encode(decoded).length <= MQTT_STRING_MAX_BYTES) return { text: decoded, amqp: true }
   return { problem: 'nonUtf8' }
 }
-
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
 
 const MAX_EXPIRY = 0xffffffff
 
