@@ -123,7 +123,7 @@ t.test('no MQTT message crashes MQTT → Kafka: random topics, bytes and propert
       topic: fc.string({ unit: 'binary', maxLength: 20 }),
       payload: fc.uint8Array({ maxLength: 40 }),
       properties: fc.record({
-        payloadFormatIndicator: fc.constantFrom(true, false, 0, 1),
+        payloadFormatIndicator: fc.constantFrom<boolean | 0 | 1>(true, false, 0, 1),
         messageExpiryInterval: fc.integer({ min: 0, max: 0xffffffff }),
         contentType: fc.string({ unit: 'binary', maxLength: 10 }),
         responseTopic: fc.string({ unit: 'binary', maxLength: 10 }),
