@@ -15,6 +15,7 @@ export function createDataflowMetrics (registry: Registry = new Registry()) {
     sentBytes: new Counter({ name: 'aio_dataflow_bytes_sent_total', help: 'Payload bytes acknowledged by the destination', labelNames, registers: [registry] }),
     dropped: new Counter({ name: 'aio_dataflow_messages_dropped_total', help: 'Messages not delivered, by reason (expired, invalid-topic, too-large, …)', labelNames: [...labelNames, 'reason'], registers: [registry] }),
     buffered: new Gauge({ name: 'aio_dataflow_messages_buffered', help: 'Messages held while the destination works or is down', labelNames, registers: [registry] }),
+    consumerLag: new Gauge({ name: 'aio_dataflow_consumer_lag_messages', help: 'Kafka → MQTT: records behind the partition end', labelNames: [...labelNames, 'topic', 'partition'], registers: [registry] }),
     sendLatency: new Histogram({
       name: 'aio_dataflow_send_latency_seconds',
       help: 'From taking a message to the destination acknowledging it',

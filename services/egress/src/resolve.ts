@@ -64,6 +64,8 @@ export function resolveDataflow (resource: StoredResource, cache: ResourceCache)
   const destination = endpoint(cache, namespace, destinationOp.endpointRef)
   if (!source) return { ok: false, reason: 'EndpointMissing', message: `source endpoint ${namespace}/${sourceOp.endpointRef} not found` }
   if (!destination) return { ok: false, reason: 'EndpointMissing', message: `destination endpoint ${namespace}/${destinationOp.endpointRef} not found` }
+  const types = `${source.spec.endpointType}→${destination.spec.endpointType}`
+  if (types !== 'Mqtt→Kafka' && types !== 'Kafka→Mqtt') return { ok: false, reason: 'Unsupported', message: `a dataflow from ${source.spec.endpointType} to ${destination.spec.endpointType} is not supported: one side must be MQTT, the other Kafka` }
   const profile = cache.get(cacheKey('DataflowProfile', namespace, spec.profileRef ?? 'default'))
   const instanceCount = (profile?.spec as { instanceCount?: number } | undefined)?.instanceCount ?? 1
 

@@ -7,10 +7,29 @@ import { createDataflowMetrics, type DataflowMetrics } from './metrics.js'
 import { StatusTracker, reasonOf } from './status.js'
 import type { InboundMqttMessage, KafkaDestination, TranslateToKafka } from './ports.js'
 
+/** A running Kafka → MQTT dataflow as the runtime manages it (built by `FlowFactories.kafkaToMqttFlow`). */
+export interface KafkaSourceFlow {
+  /** Messages consumed and not yet committed. */
+  readonly buffered: number
+  close: () => Promise<void>
+}
+
+/** What a Kafka → MQTT flow reports to the runtime (metrics and status are the runtime's). */
+export interface KafkaSourceObserver {
+  received: (bytes: number) => void
+  sent: (bytes: number, latencyMs: number) => void
+  dropped: (reason: string, detail?: string) => void
+  state: (state: 'ready' | 'degraded', code?: string, detail?: string) => void
+  /** Consumer lag (messages) per topic-partition, when known. */
+  lag?: (topic: string, partition: number, lag: number) => void
+}
+
 /** How the runtime builds the parts of a flow; `wiring.ts` binds these to @flowgate/kafka and @flowgate/translate. */
 export interface FlowFactories {
   kafkaDestination: (dataflow: ResolvedDataflow, ctx: { instanceId: number, logger: Logger }) => Promise<KafkaDestination>
   mqttToKafkaTranslator: (dataflow: ResolvedDataflow, ctx: { instanceId: number }) => TranslateToKafka
+  /** Kafka → MQTT (issue #7): absent means such dataflows report `Ready: False, reason Unsupported`. */
+  kafkaToMqttFlow?: (dataflow: ResolvedDataflow, ctx: { instanceId: number, logger: Logger, observer: KafkaSourceObserver }) => Promise<KafkaSourceFlow>
 }
 
 /** Where device publishes come from: the embedded broker in process (or an MQTT client, in the split deployment). */
@@ -25,14 +44,15 @@ export interface RuntimeObserver {
 
 interface Running {
   resolved: ResolvedDataflow
-  flow: MqttToKafkaFlow
-  destination: KafkaDestination
+  /** MQTT → Kafka flows take publishes from the ingress; Kafka → MQTT flows run on their own. */
+  flow?: MqttToKafkaFlow
+  buffered: () => number
+  close: () => Promise<void>
   status: StatusTracker
 }
 
-async function stop (r: Running): Promise<void> {
-  await r.flow.close()
-  await r.destination.close()
+function stop (r: Running): Promise<void> {
+  return r.close()
 }
 
 export interface EgressRuntime {
@@ -79,13 +99,41 @@ export function startEgress (settings: {
       receivedAt
     }
     const outcomes: Array<Promise<PublishOutcome>> = []
-    for (const r of running.values()) if (r.flow.matches(message.topic)) outcomes.push(r.flow.accept(message))
+    for (const r of running.values()) if (r.flow?.matches(message.topic)) outcomes.push(r.flow.accept(message))
     if (outcomes.length === 0) return undefined
     // Several dataflows may take one publish: the device hears of the first failure.
     return Promise.all(outcomes).then((all) => all.find((o) => o.reasonCode !== undefined) ?? {})
   })
 
   async function startFlow (resolved: ResolvedDataflow): Promise<Running> {
+    return resolved.source.spec.endpointType === 'Kafka' ? startKafkaSourceFlow(resolved) : startMqttSourceFlow(resolved)
+  }
+
+  async function startKafkaSourceFlow (resolved: ResolvedDataflow): Promise<Running> {
+    const labels = { namespace: resolved.namespace, dataflow: resolved.name }
+    const status = new StatusTracker()
+    const flowLog = log.child({ dataflow: resolved.name, namespace: resolved.namespace })
+    if (!factories.kafkaToMqttFlow) throw Object.assign(new Error('Kafka → MQTT dataflows are not available in this build'), { code: 'Unsupported' })
+    const flow = await factories.kafkaToMqttFlow(resolved, {
+      instanceId,
+      logger: flowLog,
+      observer: {
+        received (bytes) { metrics.received.inc(labels); metrics.receivedBytes.inc(labels, bytes); status.count('received') },
+        sent (bytes, latencyMs) { metrics.sent.inc(labels); metrics.sentBytes.inc(labels, bytes); metrics.sendLatency.observe(labels, latencyMs / 1000); status.count('sent') },
+        dropped (reason, detail) { metrics.dropped.inc({ ...labels, reason }); status.drop(reason); flowLog.debug({ reason, detail }, 'message dropped') },
+        state (state, code, detail) {
+          if (state === 'ready') status.set('True', 'Running')
+          else status.set('False', reasonOf(code), detail)
+        },
+        lag (topic, partition, lag) { metrics.consumerLag.set({ ...labels, topic, partition: String(partition) }, lag) }
+      }
+    })
+    status.set('True', 'Running')
+    flowLog.info({ source: resolved.source.dataSources, destination: resolved.destination.dataDestination }, 'dataflow started')
+    return { resolved, buffered: () => flow.buffered, close: () => flow.close(), status }
+  }
+
+  async function startMqttSourceFlow (resolved: ResolvedDataflow): Promise<Running> {
     const labels = { namespace: resolved.namespace, dataflow: resolved.name }
     const status = new StatusTracker()
     const flowLog = log.child({ dataflow: resolved.name, namespace: resolved.namespace })
@@ -117,7 +165,7 @@ export function startEgress (settings: {
     })
     status.set('True', 'Running')
     flowLog.info({ source: resolved.source.dataSources, destination: resolved.destination.dataDestination }, 'dataflow started')
-    return { resolved, flow, destination, status }
+    return { resolved, flow, buffered: () => flow.buffered, close: async () => { await flow.close(); await destination.close() }, status }
   }
 
   async function reconcileOnce (): Promise<void> {
@@ -126,9 +174,9 @@ export function startEgress (settings: {
       if (resource.kind !== 'Dataflow') continue
       const resolution = resolveDataflow(resource, cache)
       const key = cacheKey('Dataflow', resource.metadata.namespace, resource.metadata.name)
-      if (resolution.ok && resolution.dataflow.source.spec.endpointType === 'Mqtt' && resolution.dataflow.destination.spec.endpointType === 'Kafka') {
+      if (resolution.ok) {
         desired.set(key, resolution.dataflow)
-      } else if (!resolution.ok) {
+      } else {
         await writeStatus(resource, { conditions: [{ type: 'Ready', status: 'False', reason: resolution.reason, message: resolution.message, lastTransitionTime: new Date().toISOString() }] })
       }
     }
@@ -170,8 +218,8 @@ export function startEgress (settings: {
 
   const statusTimer = setInterval(() => {
     for (const r of running.values()) {
-      r.status.setBuffered(r.flow.buffered)
-      metrics.buffered.set({ namespace: r.resolved.namespace, dataflow: r.resolved.name }, r.flow.buffered)
+      r.status.setBuffered(r.buffered())
+      metrics.buffered.set({ namespace: r.resolved.namespace, dataflow: r.resolved.name }, r.buffered())
       const status = r.status.takeIfChanged()
       const resource = cache.get(r.resolved.key)
       if (status && resource) void writeStatus(resource, status)
