@@ -128,6 +128,15 @@ export async function applyResources (ctx: AdminContext, manifests: ManifestDocu
     else prepared.push(p)
   })
   if (errors.length > 0) throw FG_ERR_VALIDATION(errors)
+  // The same resource twice in one request: which one wins would depend on the order, so neither does.
+  const seen = new Map<string, number>()
+  prepared.forEach((p, i) => {
+    const k = `${p.resource.kind}/${p.resource.metadata.namespace}/${p.resource.metadata.name}`
+    const first = seen.get(k)
+    if (first === undefined) seen.set(k, i)
+    else errors.push({ path: `/${i}/metadata/name`, message: `${label(p.resource)} appears twice in this request (also document ${first})`, document: i, line: manifests[i]!.lineOf('/metadata/name') })
+  })
+  if (errors.length > 0) throw FG_ERR_VALIDATION(errors)
 
   const key = (kind: string, ns: string, name: string): string => `${kind}/${ns}/${name}`
   const batch = new Map(prepared.map((p) => [key(p.resource.kind, p.resource.metadata.namespace, p.resource.metadata.name), p.resource]))

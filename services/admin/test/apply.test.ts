@@ -96,3 +96,10 @@ t.test('apply takes JSON lists and kind: List, and secrets are sealed on the way
   t.notMatch(admin.store.dump(), Buffer.from('hunter2-plaintext').toString('base64'))
   t.same((await admin.call('POST', '/api/v1/apply', secret)).body.results.map((r: any) => r.result), ['created'])
 })
+
+t.test('the same resource twice in one request is refused', async (t) => {
+  const admin = await testAdmin(t)
+  const res = await admin.call('POST', '/api/v1/apply', `${mq}---\n${mq}`)
+  t.equal(res.status, 400)
+  t.same(res.body.errors.map((e: any) => e.path), ['/1/metadata/name'])
+})
