@@ -1,1 +1,7 @@
-export {}
+export { startTranslator, type Translator } from './translator.js'
+export { createFetchHandler } from './fetch-handler.js'
+export { translatorRoutes } from './routes.js'
+export { answerTranslate, type Answer } from './translate-request.js'
+export { mqttToKafkaBody, kafkaToMqttBody, ROUTES, type Route } from './schemas.js'
+export { translatorDefaults, type TranslatorOptions, type HandlerOptions } from './options.js'
+export { TranslatorError, type FieldError } from './errors.js'
