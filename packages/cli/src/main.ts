@@ -1,35 +1,34 @@
 import { CliError, FG_ERR_CLI_USAGE } from './errors.js'
-import { start, startUsage } from './commands/start.js'
-import { apply, applyUsage } from './commands/apply.js'
-import { get, getUsage } from './commands/get.js'
-import { del, deleteUsage } from './commands/delete.js'
-import { create, createUsage } from './commands/create.js'
 
 type Command = (argv: string[]) => Promise<number>
+type Loaded = { run: Command, usage: string }
 
-const commands: Record<string, { run: Command, usage: string }> = {
-  start: { run: start, usage: startUsage },
-  apply: { run: apply, usage: applyUsage },
-  get: { run: get, usage: getUsage },
-  delete: { run: del, usage: deleteUsage },
-  create: { run: create, usage: createUsage }
+// Commands load on first use: `flowgate get` should not pay for loading the gateway, Kafka and the broker.
+const commands: Record<string, () => Promise<Loaded>> = {
+  start: async () => { const m = await import('./commands/start.js'); return { run: m.start, usage: m.startUsage } },
+  translator: async () => { const m = await import('./commands/translator.js'); return { run: m.translator, usage: m.translatorUsage } },
+  apply: async () => { const m = await import('./commands/apply.js'); return { run: m.apply, usage: m.applyUsage } },
+  get: async () => { const m = await import('./commands/get.js'); return { run: m.get, usage: m.getUsage } },
+  delete: async () => { const m = await import('./commands/delete.js'); return { run: m.del, usage: m.deleteUsage } },
+  create: async () => { const m = await import('./commands/create.js'); return { run: m.create, usage: m.createUsage } }
 }
 
-function usage (): string {
-  return ['usage: flowgate <command> [options]', '', ...Object.values(commands).map((c) => c.usage)].join('\n')
+async function usage (): Promise<string> {
+  const loaded = await Promise.all(Object.values(commands).map(async (load) => (await load()).usage))
+  return ['usage: flowgate <command> [options]', '', ...loaded].join('\n')
 }
 
 /** Entry point of the `flowgate` command; returns the process exit code. */
 export async function main (argv: string[]): Promise<number> {
   const [name, ...rest] = argv
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
-    process.stdout.write(usage() + '\n')
+    process.stdout.write(await usage() + '\n')
     return name === undefined ? 2 : 0
   }
   const command = commands[name]
   try {
-    if (command === undefined) throw FG_ERR_CLI_USAGE(`unknown command ${JSON.stringify(name)}\n${usage()}`)
-    return await command.run(rest)
+    if (command === undefined) throw FG_ERR_CLI_USAGE(`unknown command ${JSON.stringify(name)}; run \`flowgate help\``)
+    return await (await command()).run(rest)
   } catch (err) {
     return report(err)
   }

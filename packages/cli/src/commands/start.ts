@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import { startGateway } from '@flowgate/gateway'
 import { flagOrEnv, portFlag } from '../flags.js'
+import { runUntilSignal } from '../run-until-signal.js'
 
 export const startUsage = `flowgate start [--host 127.0.0.1] [--http-port 8080] [--mqtt-port 1883] [--data-dir ./.flowgate]
                [--store file|postgres://…] [--instance-id 0] [--log-level info]
@@ -31,12 +32,5 @@ export async function start (argv: string[]): Promise<number> {
     instanceId: flagOrEnv(values, 'instance-id'),
     logLevel: flagOrEnv(values, 'log-level')
   })
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', resolve)
-    process.once('SIGTERM', resolve)
-  })
-  gateway.log.info({ signal }, 'shutting down')
-  await gateway.close()
-  gateway.log.info('stopped')
-  return 0
+  return runUntilSignal(gateway, gateway.log)
 }
