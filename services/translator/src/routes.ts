@@ -16,6 +16,8 @@ import { formatAjvErrors, validatorFor } from './validation.js'
 export async function translatorRoutes (app: FastifyInstance, opts: Partial<HandlerOptions>): Promise<void> {
   const options: HandlerOptions = { bodyLimit: opts.bodyLimit ?? translatorDefaults.bodyLimit, maxMessages: opts.maxMessages ?? translatorDefaults.maxMessages, ...(opts.randomUUID !== undefined ? { randomUUID: opts.randomUUID } : {}) }
   app.setValidatorCompiler(({ schema }) => validatorFor(schema))
+  // JSON only, as the fetch handler: fastify's default text/plain parser would turn a text body into a 400, not a 415.
+  app.removeContentTypeParser('text/plain')
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const e = toTranslatorError(err, options)
     if (e.statusCode >= 500) request.log.error({ err }, 'translate request failed')
