@@ -3,3 +3,4 @@ export { kafkaConfig, createTopic, readRecords, uniqueTopic, type Listener, type
 export { kcatArgs, kcatConsume, type KcatRecord } from './kcat.js'
 export { nextMessage, collectMessages, type Received } from './mqtt.js'
 export { signRigToken, type TokenOptions } from './jwt.js'
+export { makeTestPki, type TestPki } from './pki.js'
