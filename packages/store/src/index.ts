@@ -1,1 +1,5 @@
-export {}
+export type { Store, StoredResource, ResourceKey, ResourceMetadata, PutOptions, PutResult, WatchEvent, WatchEventType, WatchOptions } from './types.js'
+export { openStore } from './open-store.js'
+export { openFileStore } from './file-store.js'
+export { loadSecretKey, sealSecret, openSecret, secretKeys } from './secret-cipher.js'
+export { StoreError } from './errors.js'
