@@ -1,13 +1,19 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { pino, type Logger } from 'pino'
 import type { AddressInfo } from 'node:net'
-import { startIngress, type Ingress } from '@flowgate/ingress'
+import { mkdir } from 'node:fs/promises'
+import { startIngress } from '@flowgate/ingress'
+import { adminPlugin, openAdminState } from '@flowgate/admin'
+import { openStore } from '@flowgate/store'
+import { startEgress, createFlowFactories, createDataflowMetrics, type ResourceReader } from '@flowgate/egress'
 import { gatewayDefaults, type GatewayOptions } from './options.js'
 
 export interface Gateway {
   readonly http: { host: string, port: number }
   readonly mqtt: { host: string, port: number }
   readonly log: Logger
+  /** The admin API's bearer token. */
+  readonly token: string
   close: () => Promise<void>
 }
 
@@ -15,44 +21,66 @@ export interface Gateway {
 export async function startGateway (opts: Partial<GatewayOptions> & { logger?: Logger } = {}): Promise<Gateway> {
   const options: GatewayOptions = { ...gatewayDefaults, ...stripUndefined(opts) }
   const log = opts.logger ?? pino({ level: options.logLevel, base: { service: 'gateway' } })
+  const cleanup: Array<() => Promise<unknown>> = []
+  const closeAll = async (): Promise<void> => { for (const c of cleanup.splice(0).reverse()) await c().catch((err: Error) => log.warn({ err: err.message }, 'error while closing')) }
 
-  const ingress: Ingress = await startIngress({ host: options.host, mqttPort: options.mqttPort, logger: log.child({ component: 'ingress' }) })
-  const app: FastifyInstance = Fastify({
-    loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
-    // Probes hit /healthz every few seconds; a line per request would drown the dataflow logs.
-    logController: new LogController({ disableRequestLogging: true })
-  })
-  let ready = false
   try {
-    app.get('/healthz', async () => ({ status: 'ok' }))
-    app.get('/readyz', async (_req, reply) => {
-      if (!ready) return reply.code(503).send({ status: 'starting' })
-      return { status: 'ready' }
-    })
-    await app.listen({ host: options.host, port: options.httpPort })
-    ready = true
-  } catch (err) {
-    await app.close()
-    await ingress.close()
-    throw err
-  }
-  const address = app.server.address() as AddressInfo
-  const http = { host: options.host, port: address.port }
-  log.info({ mqtt: `mqtt://${ingress.mqtt.host}:${ingress.mqtt.port}`, http: `http://${http.host}:${http.port}` },
-    `flowgate listening: MQTT on ${ingress.mqtt.host}:${ingress.mqtt.port}, HTTP on ${http.host}:${http.port}`)
+    await mkdir(options.dataDir, { recursive: true })
+    const store = await openStore({ store: options.store, dataDir: options.dataDir })
+    cleanup.push(() => store.close())
+    const ingress = await startIngress({ host: options.host, mqttPort: options.mqttPort, logger: log.child({ component: 'ingress' }) })
+    cleanup.push(() => ingress.close())
+    const admin = await openAdminState({ dataDir: options.dataDir, store, logger: log.child({ component: 'admin' }), mqttHost: `localhost:${ingress.mqtt.port}` })
 
-  let closing: Promise<void> | undefined
-  return {
-    http,
-    mqtt: ingress.mqtt,
-    log,
-    close () {
-      closing ??= (async () => {
-        await app.close()
-        await ingress.close()
-      })()
-      return closing
+    const reader: ResourceReader = {
+      async secret (namespace, name) {
+        const stored = await store.get({ kind: 'Secret', namespace, name })
+        if (!stored) throw Object.assign(new Error(`Secret ${namespace}/${name} not found`), { code: 'FG_ERR_SECRET_MISSING' })
+        const data = (admin.cipher.open(stored).data ?? {}) as Record<string, string>
+        return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64')]))
+      },
+      async configMap (namespace, name) {
+        const stored = await store.get({ kind: 'ConfigMap', namespace, name })
+        if (!stored) throw Object.assign(new Error(`ConfigMap ${namespace}/${name} not found`), { code: 'FG_ERR_CONFIGMAP_MISSING' })
+        return (stored.data ?? {}) as Record<string, string>
+      }
     }
+    const metrics = createDataflowMetrics()
+    const egress = startEgress({
+      store,
+      source: ingress,
+      factories: createFlowFactories(reader),
+      logger: log.child({ component: 'egress' }),
+      instanceId: Number(options.instanceId) || 0,
+      metrics
+    })
+    cleanup.push(() => egress.close())
+
+    const app: FastifyInstance = Fastify({
+      loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
+      // Probes hit /healthz every few seconds; a line per request would drown the dataflow logs.
+      logController: new LogController({ disableRequestLogging: true })
+    })
+    cleanup.push(() => app.close())
+    let ready = false
+    app.get('/healthz', async () => ({ status: 'ok' }))
+    app.get('/readyz', async (_req, reply) => ready ? { status: 'ready' } : reply.code(503).send({ status: 'starting' }))
+    app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()))
+    await app.register(adminPlugin, { store, token: admin.token, cipher: admin.cipher, logger: log.child({ component: 'admin' }) })
+    await app.listen({ host: options.host, port: options.httpPort })
+    await egress.ready
+    ready = true
+
+    const address = app.server.address() as AddressInfo
+    const http = { host: options.host, port: address.port }
+    log.info({ mqtt: `mqtt://${ingress.mqtt.host}:${ingress.mqtt.port}`, http: `http://${http.host}:${http.port}`, dataDir: options.dataDir },
+      `flowgate listening: MQTT on ${ingress.mqtt.host}:${ingress.mqtt.port}, HTTP on ${http.host}:${http.port}`)
+
+    let closing: Promise<void> | undefined
+    return { http, mqtt: ingress.mqtt, log, token: admin.token, close: () => (closing ??= closeAll()) }
+  } catch (err) {
+    await closeAll()
+    throw err
   }
 }
 

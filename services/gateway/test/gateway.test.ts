@@ -1,5 +1,8 @@
 import t, { type Test } from 'tap'
 import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { once } from 'node:events'
 import { connectAsync, type MqttClient } from 'mqtt'
 import { pino } from 'pino'
@@ -7,6 +10,11 @@ import { nextMessage } from '@flowgate/testkit'
 import { startGateway } from '../src/index.js'
 
 const quiet = pino({ level: 'silent' })
+function dataDir (t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), 'flowgate-gw-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
 
 
 async function roundTrip (t: Test, sub: MqttClient, pub: () => Promise<unknown>, topic: string, expected: string): Promise<void> {
@@ -19,7 +27,7 @@ async function roundTrip (t: Test, sub: MqttClient, pub: () => Promise<unknown>,
 }
 
 t.test('flowgate start serves MQTT and answers /healthz and /readyz', async (t) => {
-  const gw = await startGateway({ httpPort: 0, mqttPort: 0, logger: quiet })
+  const gw = await startGateway({ httpPort: 0, mqttPort: 0, logger: quiet, dataDir: dataDir(t) })
   t.teardown(() => gw.close())
   const base = `http://${gw.http.host}:${gw.http.port}`
   t.equal((await fetch(`${base}/healthz`)).status, 200)
@@ -60,11 +68,11 @@ t.test('flowgate start serves MQTT and answers /healthz and /readyz', async (t) 
 })
 
 t.test('refuses to bind off loopback without device authentication', async (t) => {
-  await t.rejects(startGateway({ host: '0.0.0.0', httpPort: 0, mqttPort: 0, logger: quiet }), { code: 'FG_ERR_INGRESS_OPEN_BIND' })
+  await t.rejects(startGateway({ host: '0.0.0.0', httpPort: 0, mqttPort: 0, logger: quiet, dataDir: dataDir(t) }), { code: 'FG_ERR_INGRESS_OPEN_BIND' })
 })
 
 t.test('a port already in use is reported with its code, not a stack trace', async (t) => {
-  const first = await startGateway({ httpPort: 0, mqttPort: 0, logger: quiet })
+  const first = await startGateway({ httpPort: 0, mqttPort: 0, logger: quiet, dataDir: dataDir(t) })
   t.teardown(() => first.close())
-  await t.rejects(startGateway({ httpPort: 0, mqttPort: first.mqtt.port, logger: quiet }), { code: 'FG_ERR_INGRESS_PORT_IN_USE' })
+  await t.rejects(startGateway({ httpPort: 0, mqttPort: first.mqtt.port, logger: quiet, dataDir: dataDir(t) }), { code: 'FG_ERR_INGRESS_PORT_IN_USE' })
 })
