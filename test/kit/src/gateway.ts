@@ -1,0 +1,51 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pino } from 'pino'
+import type { Test } from 'tap'
+
+/** The slice of a started gateway the e2e tests use (services/gateway's `Gateway`). */
+export interface StartedGateway {
+  http: { host: string, port: number }
+  mqtt: { host: string, port: number }
+  token: string
+  close: () => Promise<void>
+}
+
+export interface AdminClient {
+  base: string
+  apply: (yaml: string) => Promise<{ status: number, body: any }>
+  get: (path: string) => Promise<{ status: number, body: any }>
+}
+
+/** Starts the all-in-one gateway on free ports with a throwaway data directory, closed at the test's end. */
+export async function startTestGateway (t: Test, start: (opts: Record<string, unknown>) => Promise<StartedGateway>, extra: Record<string, unknown> = {}): Promise<StartedGateway & { admin: AdminClient }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'flowgate-e2e-'))
+  const gw = await start({ httpPort: 0, mqttPort: 0, dataDir, logger: pino({ level: process.env.FLOWGATE_TEST_LOG ?? 'silent' }), ...extra })
+  t.teardown(async () => { await gw.close(); rmSync(dataDir, { recursive: true, force: true }) })
+  const base = `http://${gw.http.host}:${gw.http.port}`
+  const headers = { authorization: `Bearer ${gw.token}` }
+  const admin: AdminClient = {
+    base,
+    async apply (yaml) {
+      const res = await fetch(`${base}/api/v1/apply`, { method: 'POST', headers: { ...headers, 'content-type': 'application/yaml' }, body: yaml })
+      return { status: res.status, body: await res.json() }
+    },
+    async get (path) {
+      const res = await fetch(`${base}${path}`, { headers })
+      return { status: res.status, body: res.headers.get('content-type')?.includes('json') ? await res.json() : await res.text() }
+    }
+  }
+  return { ...gw, admin }
+}
+
+/** Polls `check` until it returns a value (not undefined) or `timeoutMs` passes. */
+export async function eventually<T> (check: () => Promise<T | undefined>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value !== undefined) return value
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
