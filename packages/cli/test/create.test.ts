@@ -1,15 +1,15 @@
 import t from 'tap'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { cliRig } from './helpers.js'
+import { cliRig, dumpDir } from './helpers.js'
 
 t.test('create secret generic stores the literals sealed and shows only their keys', async (t) => {
-  const { flowgate, store } = await cliRig(t)
+  const { flowgate, dir } = await cliRig(t)
   const run = await flowgate(['create', 'secret', 'generic', 'cs-secret', '-n', 'azure-iot-operations',
     '--from-literal=username=$ConnectionString', '--from-literal=password=Endpoint=sb://x/;SharedAccessKey=K3Y-PLAINTEXT'])
   t.equal(run.code, 0, run.stderr)
   t.equal(run.stdout, 'secret/cs-secret created\n')
-  t.notMatch(store.dump(), 'K3Y-PLAINTEXT')
+  t.notMatch(await dumpDir(join(dir, 'data')), 'K3Y-PLAINTEXT')
   const get = await flowgate(['get', 'secrets', '-n', 'azure-iot-operations'])
   t.match(get.stdout, /cs-secret\s+Opaque\s+2\s/)
   const yaml = await flowgate(['get', 'secret', 'cs-secret', '-n', 'azure-iot-operations', '-o', 'yaml'])

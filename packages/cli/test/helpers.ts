@@ -6,8 +6,6 @@ import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
 import { pino } from 'pino'
 import { startAdmin, type Admin } from '@flowgate/admin'
-// The admin package's in-memory store until the file store of @flowgate/store lands (then: openStore in dataDir).
-import { MemoryStore, testCipher } from '../../../services/admin/test/memory-store.js'
 
 const bin = fileURLToPath(new URL('../bin/flowgate.mjs', import.meta.url))
 
@@ -15,7 +13,6 @@ export interface Run { code: number | null, stdout: string, stderr: string }
 
 export interface CliRig {
   admin: Admin
-  store: MemoryStore
   dir: string
   /** Runs the real `flowgate` command, pointed at the admin API through its environment twins. */
   flowgate: (args: string[], options?: { stdin?: string, env?: NodeJS.ProcessEnv }) => Promise<Run>
@@ -23,8 +20,7 @@ export interface CliRig {
 
 export async function cliRig (t: Test): Promise<CliRig> {
   const dir = await mkdtemp(join(tmpdir(), 'flowgate-cli-'))
-  const store = new MemoryStore()
-  const admin = await startAdmin({ host: '127.0.0.1', port: 0, dataDir: join(dir, 'data'), env: { FLOWGATE_ADMIN_TOKEN: 'cli-token' }, store, cipher: testCipher(), logger: pino({ level: 'silent' }) })
+  const admin = await startAdmin({ host: '127.0.0.1', port: 0, dataDir: join(dir, 'data'), env: { FLOWGATE_ADMIN_TOKEN: 'cli-token', FLOWGATE_STORE: 'file' }, logger: pino({ level: 'silent' }) })
   t.teardown(async () => {
     await admin.close()
     await rm(dir, { recursive: true, force: true })
@@ -43,7 +39,16 @@ export async function cliRig (t: Test): Promise<CliRig> {
     child.on('close', (code) => resolve({ code, stdout, stderr }))
     child.stdin.end(options.stdin ?? '')
   })
-  return { admin, store, dir, flowgate }
+  return { admin, dir, flowgate }
 }
 
 export const seedFixture = (name: string): string => fileURLToPath(new URL(`../../resources/test/fixtures/${name}`, import.meta.url))
+
+export async function dumpDir (dir: string): Promise<string> {
+  const { readdir, readFile } = await import('node:fs/promises')
+  let all = ''
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) all += await readFile(join(entry.parentPath, entry.name), 'latin1')
+  }
+  return all
+}

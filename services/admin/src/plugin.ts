@@ -7,7 +7,7 @@ import { adminDefaults } from './options.js'
 import type { AdminContext } from './resources.js'
 import { routes } from './routes.js'
 import type { SecretCipher } from './secrets.js'
-import type { Store } from './store-types.js'
+import type { Store } from '@flowgate/store'
 
 export interface AdminPluginOptions {
   store: Store

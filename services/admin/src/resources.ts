@@ -9,7 +9,7 @@ import {
 } from './errors.js'
 import { REDACTED_ANNOTATION } from './options.js'
 import type { SecretCipher } from './secrets.js'
-import type { Store, StoredResource } from './store-types.js'
+import type { Store, StoredResource } from '@flowgate/store'
 
 /** What the REST handlers need: the store, the cipher that seals Secrets before they reach it. */
 export interface AdminContext {

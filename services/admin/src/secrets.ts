@@ -1,4 +1,4 @@
-import type { StoredResource } from './store-types.js'
+import type { StoredResource } from '@flowgate/store'
 
 /**
  * How Secret values are sealed before they reach the store (AES-256-GCM in @flowgate/store's secret cipher) and

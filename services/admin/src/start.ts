@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { pino, type Logger } from 'pino'
 import type { AddressInfo } from 'node:net'
+import type { Store } from '@flowgate/store'
 import { adminDefaults } from './options.js'
 import { adminPlugin } from './plugin.js'
 import { openAdminState, type AdminStateOptions } from './state.js'
@@ -14,6 +15,8 @@ export interface Admin {
   app: FastifyInstance
   url: string
   token: string
+  /** The store the API writes to (the runtime's status hook, `setStatus`, writes here too). */
+  store: Store
   close: () => Promise<void>
 }
 
@@ -39,6 +42,7 @@ export async function startAdmin (opts: StartAdminOptions): Promise<Admin> {
     app,
     url: `http://${host}:${port}`,
     token: state.token,
+    store: state.store,
     close: async () => {
       await app.close()
       await state.close()

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino'
 import { builtinResources } from '@flowgate/resources'
-import { AdminError } from './errors.js'
+import { loadSecretKey, openSecret, openStore, sealSecret, secretKeys } from '@flowgate/store'
 import type { SecretCipher } from './secrets.js'
-import type { Store } from './store-types.js'
+import type { Store } from '@flowgate/store'
 import { loadAdminToken } from './token.js'
 
 export interface AdminStateOptions {
@@ -31,10 +31,9 @@ export interface AdminState {
 export async function openAdminState (opts: AdminStateOptions): Promise<AdminState> {
   const env = opts.env ?? process.env
   const ownsStore = opts.store === undefined
-  const storeModule = (opts.store === undefined || opts.cipher === undefined) ? await loadStoreModule() : undefined
-  const store: Store = opts.store ?? await storeModule.openStore({ store: env.FLOWGATE_STORE ?? 'file', dataDir: opts.dataDir })
+  const store: Store = opts.store ?? await openStore({ store: env.FLOWGATE_STORE ?? 'file', dataDir: opts.dataDir })
   try {
-    const cipher = opts.cipher ?? await storeCipher(storeModule, opts.dataDir, env)
+    const cipher = opts.cipher ?? await storeCipher(opts.dataDir, env)
     const { items } = await store.list()
     if (items.length === 0) {
       await store.putAll(builtinResources(opts.mqttHost === undefined ? {} : { mqttHost: opts.mqttHost }).map((r) => ({ resource: r as never })))
@@ -48,19 +47,12 @@ export async function openAdminState (opts: AdminStateOptions): Promise<AdminSta
   }
 }
 
-// @flowgate/store's cipher and openStore are being written beside this package; reached by name at run time so
-// that this package type-checks before they land. Their shapes: see packages/store/src/secret-cipher.ts.
-async function loadStoreModule (): Promise<any> {
-  const mod: any = await import('@flowgate/store')
-  if (typeof mod.openStore !== 'function') throw new AdminError('FG_ERR_STORE_UNAVAILABLE', 500, '@flowgate/store has no openStore yet')
-  return mod
-}
-
-async function storeCipher (mod: any, dataDir: string, env: NodeJS.ProcessEnv): Promise<SecretCipher> {
-  const key = await mod.loadSecretKey({ dataDir, env })
+/** @flowgate/store's AES-256-GCM sealing with the key of FLOWGATE_SECRET_KEY or `<dataDir>/secret.key`. */
+async function storeCipher (dataDir: string, env: NodeJS.ProcessEnv): Promise<SecretCipher> {
+  const key = await loadSecretKey({ dataDir, env })
   return {
-    seal: (s) => mod.sealSecret(s, key),
-    open: (s) => mod.openSecret(s, key),
-    keys: (s) => mod.secretKeys(s)
+    seal: (s) => sealSecret(s, key),
+    open: (s) => openSecret(s, key),
+    keys: (s) => secretKeys(s)
   }
 }

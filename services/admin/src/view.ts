@@ -1,4 +1,4 @@
-import type { StoredResource } from './store-types.js'
+import type { StoredResource } from '@flowgate/store'
 import { PENDING_STATUS, REDACTED_ANNOTATION } from './options.js'
 import type { SecretCipher } from './secrets.js'
 

@@ -92,8 +92,8 @@ t.test('apply takes JSON lists and kind: List, and secrets are sealed on the way
   const res = await admin.call('POST', '/api/v1/apply', list)
   t.same(res.body.results.map((r: any) => r.result), ['created'])
   t.same((await admin.call('POST', '/api/v1/apply', [list.items[0]])).body.results.map((r: any) => r.result), ['unchanged'], 'unchanged compares opened values')
-  t.notMatch(admin.store.dump(), 'hunter2-plaintext')
-  t.notMatch(admin.store.dump(), Buffer.from('hunter2-plaintext').toString('base64'))
+  t.notMatch(await admin.dump(), 'hunter2-plaintext')
+  t.notMatch(await admin.dump(), Buffer.from('hunter2-plaintext').toString('base64'))
   t.same((await admin.call('POST', '/api/v1/apply', secret)).body.results.map((r: any) => r.result), ['created'])
 })
 

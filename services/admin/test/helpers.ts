@@ -1,22 +1,21 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
 import { pino } from 'pino'
 import { startAdmin, type Admin } from '../src/index.js'
-import { MemoryStore, testCipher } from './memory-store.js'
 
 export interface TestAdmin extends Admin {
-  store: MemoryStore
   dataDir: string
+  /** Every byte the store wrote under the data directory, to look for plaintext where none may be. */
+  dump: () => Promise<string>
   call: (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number, body: any }>
 }
 
-/** An admin API on 127.0.0.1:0 over an in-memory store, closed when the test ends. */
+/** An admin API on 127.0.0.1:0 over the file store in a fresh data directory, closed when the test ends. */
 export async function testAdmin (t: Test, env: NodeJS.ProcessEnv = { FLOWGATE_ADMIN_TOKEN: 'test-token' }): Promise<TestAdmin> {
   const dataDir = await mkdtemp(join(tmpdir(), 'flowgate-admin-'))
-  const store = new MemoryStore()
-  const admin = await startAdmin({ host: '127.0.0.1', port: 0, dataDir, env, store, cipher: testCipher(), logger: pino({ level: 'silent' }) })
+  const admin = await startAdmin({ host: '127.0.0.1', port: 0, dataDir, env: { FLOWGATE_STORE: 'file', ...env }, logger: pino({ level: 'silent' }) })
   t.teardown(async () => {
     await admin.close()
     await rm(dataDir, { recursive: true, force: true })
@@ -35,7 +34,7 @@ export async function testAdmin (t: Test, env: NodeJS.ProcessEnv = { FLOWGATE_AD
     const text = await res.text()
     return { status: res.status, body: text === '' ? undefined : JSON.parse(text) }
   }
-  return Object.assign(admin, { store, dataDir, call })
+  return Object.assign(admin, { dataDir, call, dump: async () => await dumpDir(dataDir) })
 }
 
 export const kafkaEndpoint = (name = 'kafka', namespace = 'azure-iot-operations', settings: Record<string, unknown> = {}): Record<string, unknown> => ({
@@ -58,3 +57,11 @@ export const dataflow = (name: string, namespace: string, source: string, destin
 })
 
 export const seedFixture = (name: string): URL => new URL(`../../../packages/resources/test/fixtures/${name}`, import.meta.url)
+
+export async function dumpDir (dir: string): Promise<string> {
+  let all = ''
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) all += await readFile(join(entry.parentPath, entry.name), 'latin1')
+  }
+  return all
+}
