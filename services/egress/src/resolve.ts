@@ -17,7 +17,17 @@ interface EndpointSpec {
   mqttSettings?: Record<string, unknown>
 }
 
-export interface EndpointRef { name: string, namespace: string, spec: EndpointSpec, resourceVersion: string }
+export interface EndpointRef {
+  name: string
+  namespace: string
+  spec: EndpointSpec
+  resourceVersion: string
+  /** An MQTT endpoint that is Flowgate's own embedded broker, reached in process rather than over the network. */
+  embedded: boolean
+}
+
+/** The annotation builtin resources carry (@flowgate/resources' BUILTIN_ANNOTATION). */
+const BUILTIN = 'flowgate.dev/builtin'
 
 /** Everything a running dataflow depends on, with the versions that would make it restart when they change. */
 export interface ResolvedDataflow {
@@ -33,10 +43,13 @@ export interface ResolvedDataflow {
 
 export type Resolution = { ok: true, dataflow: ResolvedDataflow } | { ok: false, reason: string, message: string }
 
-function endpoint (cache: ResourceCache, namespace: string, name: string): EndpointRef | undefined {
+function endpoint (cache: ResourceCache, namespace: string, name: string, embeddedHosts: ReadonlySet<string>): EndpointRef | undefined {
   const r = cache.get(cacheKey('DataflowEndpoint', namespace, name))
   if (r === undefined) return undefined
-  return { name, namespace, spec: r.spec as EndpointSpec, resourceVersion: r.metadata.resourceVersion ?? '' }
+  const spec = r.spec as EndpointSpec
+  const host = (spec.mqttSettings as { host?: string } | undefined)?.host
+  const embedded = spec.endpointType === 'Mqtt' && (r.metadata.annotations?.[BUILTIN] === 'true' || (host !== undefined && embeddedHosts.has(host)))
+  return { name, namespace, spec, resourceVersion: r.metadata.resourceVersion ?? '', embedded }
 }
 
 /** Names of the Secrets and ConfigMaps an endpoint reads, so their changes restart its dataflows. */
@@ -53,15 +66,15 @@ export function endpointDependencies (spec: EndpointSpec): Array<{ kind: 'Secret
 }
 
 /** Resolves a Dataflow against the cache; a missing piece is a reason the status shows, never a crash. */
-export function resolveDataflow (resource: StoredResource, cache: ResourceCache): Resolution {
+export function resolveDataflow (resource: StoredResource, cache: ResourceCache, embeddedHosts: ReadonlySet<string> = new Set()): Resolution {
   const { name, namespace } = resource.metadata
   const spec = resource.spec as { mode?: string, profileRef?: string, operations: Operation[] }
   if (spec.mode === 'Disabled') return { ok: false, reason: 'Disabled', message: 'spec.mode is Disabled' }
   const sourceOp = spec.operations.find((o) => o.operationType === 'Source')?.sourceSettings
   const destinationOp = spec.operations.find((o) => o.operationType === 'Destination')?.destinationSettings
   if (!sourceOp || !destinationOp) return { ok: false, reason: 'InvalidSpec', message: 'a dataflow needs one Source and one Destination operation' }
-  const source = endpoint(cache, namespace, sourceOp.endpointRef)
-  const destination = endpoint(cache, namespace, destinationOp.endpointRef)
+  const source = endpoint(cache, namespace, sourceOp.endpointRef, embeddedHosts)
+  const destination = endpoint(cache, namespace, destinationOp.endpointRef, embeddedHosts)
   if (!source) return { ok: false, reason: 'EndpointMissing', message: `source endpoint ${namespace}/${sourceOp.endpointRef} not found` }
   if (!destination) return { ok: false, reason: 'EndpointMissing', message: `destination endpoint ${namespace}/${destinationOp.endpointRef} not found` }
   const types = `${source.spec.endpointType}→${destination.spec.endpointType}`

@@ -78,12 +78,15 @@ export function startEgress (settings: {
   options?: Partial<EgressOptions>
   metrics?: DataflowMetrics
   observer?: RuntimeObserver
+  /** `host:port` spellings that mean the embedded broker (an `mq` endpoint at `localhost:1883` is reached in process). */
+  embeddedMqttHosts?: string[]
 }): EgressRuntime {
   const { store, source, factories, logger: log } = settings
   const options = { ...egressDefaults, ...settings.options }
   const instanceId = settings.instanceId ?? 0
   const metrics = settings.metrics ?? createDataflowMetrics()
   const cache: ResourceCache = new Map()
+  const embeddedHosts = new Set(settings.embeddedMqttHosts ?? [])
   const running = new Map<string, Running>()
   const abort = new AbortController()
   let reconciling: Promise<void> = Promise.resolve()
@@ -134,6 +137,9 @@ export function startEgress (settings: {
   }
 
   async function startMqttSourceFlow (resolved: ResolvedDataflow): Promise<Running> {
+    if (!resolved.source.embedded) {
+      throw Object.assign(new Error(`MQTT source ${resolved.source.name} is not the embedded broker; external MQTT sources run through factories.mqttSource`), { code: 'Unsupported' })
+    }
     const labels = { namespace: resolved.namespace, dataflow: resolved.name }
     const status = new StatusTracker()
     const flowLog = log.child({ dataflow: resolved.name, namespace: resolved.namespace })
@@ -172,7 +178,7 @@ export function startEgress (settings: {
     const desired = new Map<string, ResolvedDataflow>()
     for (const resource of cache.values()) {
       if (resource.kind !== 'Dataflow') continue
-      const resolution = resolveDataflow(resource, cache)
+      const resolution = resolveDataflow(resource, cache, embeddedHosts)
       const key = cacheKey('Dataflow', resource.metadata.namespace, resource.metadata.name)
       if (resolution.ok) {
         desired.set(key, resolution.dataflow)

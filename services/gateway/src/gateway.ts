@@ -52,7 +52,8 @@ export async function startGateway (opts: Partial<GatewayOptions> & { logger?: L
       factories: createFlowFactories(reader),
       logger: log.child({ component: 'egress' }),
       instanceId: Number(options.instanceId) || 0,
-      metrics
+      metrics,
+      embeddedMqttHosts: ['localhost', '127.0.0.1', '[::1]'].map((h) => `${h}:${ingress.mqtt.port}`)
     })
     cleanup.push(() => egress.close())
 
