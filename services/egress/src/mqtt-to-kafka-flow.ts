@@ -1,6 +1,6 @@
 import { topicMatches } from '@flowgate/mqtt'
 import { egressDefaults, type EgressOptions } from './options.js'
-import type { InboundMqttMessage, KafkaDestination, DestinationError, OutboundRecord, TranslateToKafka } from './ports.js'
+import type { InboundMqttMessage, KafkaDestination, DestinationError, OutboundRecord, TranslateToKafka, Translation } from './ports.js'
 import { pubackReasonFor, dropReasonOf } from './reason-codes.js'
 import { backoffDelay } from './backoff.js'
 
@@ -115,30 +115,45 @@ export class MqttToKafkaFlow {
   private pump (): void {
     while (!this.paused && this.pending.length > 0) {
       const item = this.pending.shift()!
-      const translated = this.translate(item.message, this.now())
-      if (!translated.ok) {
-        this.drop(item, translated.reason, translated.detail)
-        continue
-      }
       this.inFlight++
-      const started = this.now()
-      this.destination.send(translated.record).then((result) => {
-        this.inFlight--
-        if (this.attempt > 0 || this.paused) this.recovered()
-        this.observer.sent?.(item.message, translated.record, result, this.now() - started)
-        item.resolve({})
-        this.settled()
-      }, (err: DestinationError) => {
-        this.inFlight--
-        if (err.permanent) {
-          this.drop(item, dropReasonOf(err.code), err.message)
-          this.settled()
-        } else {
-          this.retry.push(item)
-          this.pause(err)
-        }
-      })
+      const translated = this.translate(item.message, this.now())
+      if (translated instanceof Promise) {
+        // Sends leave in arrival order even when translations answer out of order.
+        const ready = translated.catch((err: Error): Translation => ({ ok: false, reason: 'translator-failed', detail: err.message }))
+        const previous = this.ordered
+        this.ordered = previous.then(() => ready).then((t) => this.dispatch(item, t))
+      } else {
+        this.dispatch(item, translated)
+      }
     }
+  }
+
+  private ordered: Promise<void> = Promise.resolve()
+
+  private dispatch (item: Item, translated: Translation): void {
+    if (!translated.ok) {
+      this.inFlight--
+      this.drop(item, translated.reason, translated.detail)
+      this.settled()
+      return
+    }
+    const started = this.now()
+    this.destination.send(translated.record).then((result) => {
+      this.inFlight--
+      if (this.attempt > 0 || this.paused) this.recovered()
+      this.observer.sent?.(item.message, translated.record, result, this.now() - started)
+      item.resolve({})
+      this.settled()
+    }, (err: DestinationError) => {
+      this.inFlight--
+      if (err.permanent) {
+        this.drop(item, dropReasonOf(err.code), err.message)
+        this.settled()
+      } else {
+        this.retry.push(item)
+        this.pause(err)
+      }
+    })
   }
 
   private pause (err: DestinationError): void {

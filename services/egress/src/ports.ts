@@ -25,8 +25,11 @@ export type Translation =
   | { ok: true, record: OutboundRecord }
   | { ok: false, reason: string, detail?: string }
 
-/** Pure translation at send time: `now` lets Message Expiry shrink by the time a message waited. */
-export type TranslateToKafka = (message: InboundMqttMessage, now: number) => Translation
+/**
+ * Translation at send time: `now` lets Message Expiry shrink by the time a message waited. In process it answers at
+ * once; the split deployment's remote translator answers with a promise (a batched HTTP call).
+ */
+export type TranslateToKafka = (message: InboundMqttMessage, now: number) => Translation | Promise<Translation>
 
 /** A failure the destination reports; `permanent` ones will never succeed on retry (too large, not authorized…). */
 export interface DestinationError extends Error {

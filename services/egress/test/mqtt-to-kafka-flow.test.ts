@@ -132,3 +132,23 @@ t.test('closing a flow lets what is in flight finish', async (t) => {
   t.same(await inFlight, {})
   t.equal((await flow.accept(message('t', 'late'))).reasonString, 'dataflow-stopped')
 })
+
+t.test('with a remote translator answering out of order, records still leave in arrival order', async (t) => {
+  const destination = scriptedDestination()
+  const delays = [30, 1, 15]
+  let i = 0
+  const translate: TranslateToKafka = (m, now) => new Promise((resolve) => setTimeout(() => resolve(passThrough(m, now)), delays[i++] ?? 0))
+  const flow = new MqttToKafkaFlow({ name: 'f', namespace: 'default', filters: ['#'], translate, destination })
+  await Promise.all(['a', 'b', 'c'].map((p) => flow.accept(message('t', p))))
+  t.same(destination.sent, ['a', 'b', 'c'])
+})
+
+t.test('a translator that fails drops the message with reason translator-failed, and the flow goes on', async (t) => {
+  const destination = scriptedDestination()
+  let first = true
+  const translate: TranslateToKafka = async (m, now) => { if (first) { first = false; throw new Error('translator unreachable') } return passThrough(m, now) }
+  const flow = new MqttToKafkaFlow({ name: 'f', namespace: 'default', filters: ['#'], translate, destination })
+  const outcomes = await Promise.all(['a', 'b'].map((p) => flow.accept(message('t', p))))
+  t.match(outcomes[0]?.reasonString, /translator-failed: translator unreachable/)
+  t.same(destination.sent, ['b'])
+})
