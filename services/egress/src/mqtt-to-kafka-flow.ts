@@ -119,7 +119,9 @@ export class MqttToKafkaFlow {
       const translated = this.translate(item.message, this.now())
       if (translated instanceof Promise) {
         // Sends leave in arrival order even when translations answer out of order.
-        const ready = translated.catch((err: Error): Translation => ({ ok: false, reason: 'translator-failed', detail: err.message }))
+        // A translator that cannot answer (the split deployment's HTTP service down) is retried like a destination
+        // that is down: the message waits, nothing acknowledged is lost.
+        const ready = translated.catch((err: Error) => Object.assign(new Error(`translator unavailable: ${err.message}`), { code: 'FG_ERR_TRANSLATOR_UNAVAILABLE', permanent: false }) as DestinationError)
         const previous = this.ordered
         this.ordered = previous.then(() => ready).then((t) => this.dispatch(item, t))
       } else {
@@ -130,7 +132,13 @@ export class MqttToKafkaFlow {
 
   private ordered: Promise<void> = Promise.resolve()
 
-  private dispatch (item: Item, translated: Translation): void {
+  private dispatch (item: Item, translated: Translation | DestinationError): void {
+    if (translated instanceof Error) {
+      this.inFlight--
+      this.retry.push(item)
+      this.pause(translated)
+      return
+    }
     if (!translated.ok) {
       this.inFlight--
       this.drop(item, translated.reason, translated.detail)

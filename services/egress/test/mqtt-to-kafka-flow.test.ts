@@ -143,12 +143,14 @@ t.test('with a remote translator answering out of order, records still leave in 
   t.same(destination.sent, ['a', 'b', 'c'])
 })
 
-t.test('a translator that fails drops the message with reason translator-failed, and the flow goes on', async (t) => {
+t.test('while the translator cannot answer, messages wait and go once it is back; none is lost', async (t) => {
   const destination = scriptedDestination()
-  let first = true
-  const translate: TranslateToKafka = async (m, now) => { if (first) { first = false; throw new Error('translator unreachable') } return passThrough(m, now) }
-  const flow = new MqttToKafkaFlow({ name: 'f', namespace: 'default', filters: ['#'], translate, destination })
+  let down = 2
+  const states: string[] = []
+  const translate: TranslateToKafka = async (m, now) => { if (down-- > 0) throw new Error('connect ECONNREFUSED'); return passThrough(m, now) }
+  const flow = new MqttToKafkaFlow({ name: 'f', namespace: 'default', filters: ['#'], translate, destination, options: fast, observer: { state: (s, code) => states.push(`${s}:${code ?? ''}`) } })
   const outcomes = await Promise.all(['a', 'b'].map((p) => flow.accept(message('t', p))))
-  t.match(outcomes[0]?.reasonString, /translator-failed: translator unreachable/)
-  t.same(destination.sent, ['b'])
+  t.same(outcomes, [{}, {}])
+  t.same(destination.sent, ['a', 'b'])
+  t.equal(states[0], 'degraded:FG_ERR_TRANSLATOR_UNAVAILABLE')
 })
