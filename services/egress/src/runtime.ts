@@ -24,10 +24,21 @@ export interface KafkaSourceObserver {
   lag?: (topic: string, partition: number, lag: number) => void
 }
 
+/**
+ * An MQTT source reached over the network (an external broker, or the ingress in the split deployment): it
+ * subscribes to the dataflow's filters and hands each message to `accept`, acknowledging it (PUBACK) only once
+ * the returned outcome settles.
+ */
+export interface MqttNetworkSource {
+  close: () => Promise<void>
+}
+
 /** How the runtime builds the parts of a flow; `wiring.ts` binds these to @flowgate/kafka and @flowgate/translate. */
 export interface FlowFactories {
   kafkaDestination: (dataflow: ResolvedDataflow, ctx: { instanceId: number, logger: Logger }) => Promise<KafkaDestination>
   mqttToKafkaTranslator: (dataflow: ResolvedDataflow, ctx: { instanceId: number }) => TranslateToKafka
+  /** MQTT sources that are not the embedded broker; absent means such dataflows report `Unsupported`. */
+  mqttSource?: (dataflow: ResolvedDataflow, ctx: { instanceId: number, logger: Logger, accept: (message: InboundMqttMessage) => Promise<PublishOutcome> }) => Promise<MqttNetworkSource>
   /** Kafka → MQTT (issue #7): absent means such dataflows report `Ready: False, reason Unsupported`. */
   kafkaToMqttFlow?: (dataflow: ResolvedDataflow, ctx: { instanceId: number, logger: Logger, observer: KafkaSourceObserver }) => Promise<KafkaSourceFlow>
 }
@@ -137,8 +148,8 @@ export function startEgress (settings: {
   }
 
   async function startMqttSourceFlow (resolved: ResolvedDataflow): Promise<Running> {
-    if (!resolved.source.embedded) {
-      throw Object.assign(new Error(`MQTT source ${resolved.source.name} is not the embedded broker; external MQTT sources run through factories.mqttSource`), { code: 'Unsupported' })
+    if (!resolved.source.embedded && !factories.mqttSource) {
+      throw Object.assign(new Error(`MQTT source ${resolved.source.name} is not the embedded broker and this build has no network MQTT source`), { code: 'Unsupported' })
     }
     const labels = { namespace: resolved.namespace, dataflow: resolved.name }
     const status = new StatusTracker()
@@ -169,9 +180,26 @@ export function startEgress (settings: {
         }
       }
     })
+    // The embedded broker hands publishes to every running flow (see setInterceptor above); any other broker is
+    // subscribed to by this flow's own network source. Only embedded flows are registered for the interceptor.
+    let network: MqttNetworkSource | undefined
+    if (!resolved.source.embedded) {
+      try {
+        network = await factories.mqttSource!(resolved, { instanceId, logger: flowLog, accept: (m) => flow.accept(m) })
+      } catch (err) {
+        await flow.close(); await destination.close()
+        throw err
+      }
+    }
     status.set('True', 'Running')
-    flowLog.info({ source: resolved.source.dataSources, destination: resolved.destination.dataDestination }, 'dataflow started')
-    return { resolved, flow, buffered: () => flow.buffered, close: async () => { await flow.close(); await destination.close() }, status }
+    flowLog.info({ source: resolved.source.dataSources, destination: resolved.destination.dataDestination, embedded: resolved.source.embedded }, 'dataflow started')
+    return {
+      resolved,
+      flow: resolved.source.embedded ? flow : undefined,
+      buffered: () => flow.buffered,
+      close: async () => { await network?.close(); await flow.close(); await destination.close() },
+      status
+    }
   }
 
   async function reconcileOnce (): Promise<void> {
