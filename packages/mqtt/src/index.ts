@@ -1,1 +1,8 @@
 export { topicMatches, topicFilterProblem } from './topic-filter.js'
+export type { MqttEndpointSettings, MqttAuthentication, MqttSecrets, OutboundPublish, MqttPublisher } from './types.js'
+export { MqttEndpointError, mqttConfigError, pubackError, type MqttErrorCode } from './errors.js'
+export { mqttDefaults } from './options.js'
+export { mqttClientOptions, parseHostPort, type ClientOptionsContext, type MqttClientSetup } from './client-options.js'
+export { connectExternalPublisher, type ExternalPublisher, type ExternalPublisherOptions } from './external-client.js'
+export { embeddedPublisher, type EmbeddedBroker } from './embedded-publisher.js'
+export { Inflight } from './inflight.js'

@@ -1,0 +1,64 @@
+/**
+ * The in-process binding to the embedded broker (aedes): `broker.publish` hands the packet to aedes, which stores
+ * it for persistent sessions and forwards it to every matching subscriber; its callback fires once that is done —
+ * the in-process equivalent of a PUBACK. No network, no client id, nothing to authenticate.
+ *
+ * Publishes made this way do not pass aedes' `authorizePublish` (they come from no client), so the ingress'
+ * interceptor does not see them: a Kafka → MQTT flow never feeds an MQTT → Kafka flow in the same process, which
+ * rules out a topic loop between two dataflows.
+ */
+import { MqttEndpointError } from './errors.js'
+import type { MqttPublisher, OutboundPublish } from './types.js'
+
+/** The slice of aedes used here. */
+export interface EmbeddedBroker {
+  publish: (packet: {
+    cmd: 'publish'
+    topic: string
+    payload: Buffer
+    qos: 0 | 1 | 2
+    retain: boolean
+    dup: boolean
+    properties?: Record<string, unknown>
+  }, callback: (err?: Error | null) => void) => void
+  readonly closed?: boolean
+}
+
+export function embeddedPublisher (broker: EmbeddedBroker, opts: { maxInflight?: number } = {}): MqttPublisher {
+  let closed = false
+  return {
+    get connected () { return !closed && broker.closed !== true },
+    maxInflight: opts.maxInflight ?? 1000,
+    publish (message: OutboundPublish) {
+      if (closed) return Promise.reject(new MqttEndpointError('FG_ERR_MQTT_CLOSED', 'publisher closed'))
+      if (broker.closed === true) return Promise.reject(new MqttEndpointError('FG_ERR_MQTT_UNAVAILABLE', 'the embedded broker is closed'))
+      const p = message.properties
+      const properties: Record<string, unknown> = {}
+      if (p) {
+        if (p.payloadFormatIndicator !== undefined) properties.payloadFormatIndicator = p.payloadFormatIndicator
+        if (p.messageExpiryInterval !== undefined) properties.messageExpiryInterval = p.messageExpiryInterval
+        if (p.contentType !== undefined) properties.contentType = p.contentType
+        if (p.responseTopic !== undefined) properties.responseTopic = p.responseTopic
+        if (p.correlationData !== undefined) properties.correlationData = toBuffer(p.correlationData)
+        if (p.userProperties !== undefined && Object.keys(p.userProperties).length > 0) properties.userProperties = p.userProperties
+      }
+      const packet = {
+        cmd: 'publish' as const,
+        topic: message.topic,
+        payload: toBuffer(message.payload),
+        qos: message.qos,
+        retain: message.retain,
+        dup: false,
+        ...(Object.keys(properties).length > 0 ? { properties } : {})
+      }
+      return new Promise<void>((resolve, reject) => {
+        broker.publish(packet, (err) => err ? reject(new MqttEndpointError('FG_ERR_MQTT_UNAVAILABLE', `embedded broker: ${err.message}`, { cause: err })) : resolve())
+      })
+    },
+    async close () { closed = true }
+  }
+}
+
+function toBuffer (u8: Uint8Array): Buffer {
+  return Buffer.isBuffer(u8) ? u8 : Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength)
+}
