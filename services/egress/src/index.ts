@@ -5,3 +5,6 @@ export { MqttToKafkaFlow, type PublishOutcome, type FlowObserver } from './mqtt-
 export { createDataflowMetrics, type DataflowMetrics } from './metrics.js'
 export { egressDefaults, type EgressOptions } from './options.js'
 export type { InboundMqttMessage, OutboundRecord, KafkaDestination } from './ports.js'
+export { startKafkaToMqttFlow, kafkaToMqttDefaults, type KafkaToMqttFlow, type KafkaToMqttFlowSettings, type KafkaToMqttFlowOptions } from './kafka-to-mqtt-flow.js'
+export { createKafkaToMqttFlow, consumerGroupOf, type KafkaSourceFactoryOptions } from './kafka-source-factory.js'
+export { openMqttDestination, resolveMqttSecrets, publishFlags } from './mqtt-destination.js'

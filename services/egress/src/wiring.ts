@@ -2,7 +2,9 @@ import { Kafka } from 'kafkajs'
 import type { Logger } from 'pino'
 import { endpointKafkaConfig, createBatchingProducer, registerCodecs, pinoLogCreator, type KafkaEndpoint, type ResolvedSecrets } from '@flowgate/kafka'
 import { translateMqttMessage, userPropertiesFrom, type MqttProperties, type TranslateSettings } from '@flowgate/translate'
+import type { EmbeddedBroker } from '@flowgate/mqtt'
 import type { FlowFactories } from './runtime.js'
+import { createKafkaToMqttFlow } from './kafka-source-factory.js'
 import type { ResolvedDataflow, EndpointRef } from './resolve.js'
 import type { InboundMqttMessage, KafkaDestination, TranslateToKafka } from './ports.js'
 
@@ -47,9 +49,10 @@ export function mqttPropertiesOf (properties: Record<string, unknown> | undefine
   return { ...p, userProperties: userPropertiesFrom(p.userProperties) }
 }
 
-export function createFlowFactories (reader: ResourceReader): FlowFactories {
+export function createFlowFactories (reader: ResourceReader, extra: { embeddedBroker?: EmbeddedBroker } = {}): FlowFactories {
   registerCodecs()
   return {
+    kafkaToMqttFlow: (dataflow, ctx) => createKafkaToMqttFlow(dataflow, ctx, { reader, ...extra }),
     async kafkaDestination (dataflow: ResolvedDataflow, ctx: { instanceId: number, logger: Logger }): Promise<KafkaDestination> {
       const endpoint = kafkaEndpointOf(dataflow.destination)
       const secrets = await resolveSecrets(endpoint, reader)

@@ -1,0 +1,74 @@
+/**
+ * `FlowFactories.kafkaToMqttFlow`: from a resolved Kafka → MQTT dataflow to a running flow — the source endpoint's
+ * kafkajs configuration (every auth method, through endpointKafkaConfig and resolveSecrets), its consumer group,
+ * its translation settings, and the MQTT destination.
+ */
+import { Kafka } from 'kafkajs'
+import type { Logger } from 'pino'
+import { endpointKafkaConfig, pinoLogCreator, KafkaEndpointError } from '@flowgate/kafka'
+import { kafkaTopicProblem, type TranslateSettings } from '@flowgate/translate'
+import type { EmbeddedBroker } from '@flowgate/mqtt'
+import type { ResolvedDataflow } from './resolve.js'
+import type { KafkaSourceObserver } from './runtime.js'
+import { kafkaEndpointOf, resolveSecrets, type ResourceReader } from './wiring.js'
+import { openMqttDestination, publishFlags, mqttSettingsOf } from './mqtt-destination.js'
+import { startKafkaToMqttFlow, type KafkaToMqttFlow, type KafkaToMqttFlowOptions } from './kafka-to-mqtt-flow.js'
+
+/**
+ * The consumer group: the source endpoint's `consumerGroupId` (the seed: it "takes effect only if the endpoint is
+ * used as a source"). Without one, a stable name per dataflow — `flowgate-<namespace>-<dataflow>` — so a restart
+ * resumes where the dataflow stopped. Two dataflows sharing an endpoint with a consumerGroupId share its group, as
+ * the seed's model implies; give them different endpoints (or leave consumerGroupId out) to keep them apart.
+ */
+export function consumerGroupOf (dataflow: ResolvedDataflow): string {
+  const id = (dataflow.source.spec.kafkaSettings as { consumerGroupId?: string } | undefined)?.consumerGroupId
+  return id && id.length > 0 ? id : `flowgate-${dataflow.namespace}-${dataflow.name}`
+}
+
+export interface KafkaSourceFactoryOptions {
+  reader: ResourceReader
+  embeddedBroker?: EmbeddedBroker
+  flowOptions?: Partial<KafkaToMqttFlowOptions>
+}
+
+export async function createKafkaToMqttFlow (
+  dataflow: ResolvedDataflow,
+  ctx: { instanceId: number, logger: Logger, observer: KafkaSourceObserver },
+  opts: KafkaSourceFactoryOptions
+): Promise<KafkaToMqttFlow> {
+  const topics = dataflow.source.dataSources
+  for (const topic of topics) {
+    const problem = kafkaTopicProblem(topic)
+    if (problem) throw new KafkaEndpointError({ code: 'FG_ERR_KAFKA_CONFIG', permanent: true, reason: `dataSources: "${topic}" is not a Kafka topic: ${problem}` })
+  }
+  const endpoint = kafkaEndpointOf(dataflow.source)
+  const secrets = await resolveSecrets(endpoint, opts.reader)
+  const clientId = `flowgate-${dataflow.namespace}-${dataflow.name}`
+  const { config } = endpointKafkaConfig(endpoint, secrets, { clientId, logger: ctx.logger })
+  const kafka = new Kafka({ ...config, logCreator: pinoLogCreator(ctx.logger) })
+  const settings = mqttSettingsOf(dataflow.destination)
+  const { qos, retain } = publishFlags(settings)
+  const instances = Math.max(1, dataflow.instanceCount)
+  return startKafkaToMqttFlow({
+    name: dataflow.name,
+    namespace: dataflow.namespace,
+    kafka,
+    groupId: consumerGroupOf(dataflow),
+    topics,
+    instances,
+    instanceId: ctx.instanceId,
+    translateSettings: dataflow.source.spec.kafkaSettings as TranslateSettings | undefined,
+    destinationTopic: dataflow.destination.dataDestination,
+    qos,
+    retain,
+    openPublisher: (i) => openMqttDestination(dataflow.destination, {
+      reader: opts.reader,
+      ...(opts.embeddedBroker ? { embeddedBroker: opts.embeddedBroker } : {}),
+      clientId: `${dataflow.namespace}-${dataflow.name}-${ctx.instanceId}-${i}`,
+      logger: ctx.logger.child({ component: 'mqtt-destination', instance: i })
+    }),
+    observer: ctx.observer,
+    logger: ctx.logger,
+    ...(opts.flowOptions ? { options: opts.flowOptions } : {})
+  })
+}

@@ -1,0 +1,303 @@
+/**
+ * A Kafka → MQTT dataflow (seed: "Kafka endpoint is a dataflow source"): consumes the dataflow's topics in one
+ * consumer group, translates each record (Key / Timestamp / UTF-8 headers as user properties, built-in properties
+ * restored) and publishes it to the MQTT destination.
+ *
+ * Delivery: at least once. A partition's offset is committed only up to the last record whose publish completed
+ * (PUBACK for QoS 1, handed to aedes for the embedded broker). While the destination is down the flow keeps the
+ * uncommitted records, retries with backoff (heartbeating, so the group keeps the partition), reports `degraded`,
+ * and each retry translates again, so a restored Message Expiry Interval shrinks by the time waited (DESIGN §6).
+ *
+ * Ordering: a partition's records go out in offset order through a sliding window of publishes in flight (one
+ * connection keeps their order on the wire). When a publish fails, the window drains and the flow resumes from the
+ * first failed record: records after it that had already been acknowledged go again (duplicates, never gaps).
+ * Partitions are handled in parallel.
+ *
+ * Scale-out: `instances` consumers in the same group in this process (the profile's instanceCount); Kafka spreads
+ * the partitions over them, and each external destination gets one MQTT connection per instance.
+ */
+import type { Admin, Consumer, Kafka, KafkaMessage as KafkajsMessage } from 'kafkajs'
+import type { Logger } from 'pino'
+import { headersFrom, toMqttJsUserProperties, translateKafkaMessage, type KafkaToMqttContext, type TranslateSettings } from '@flowgate/translate'
+import { toKafkaEndpointError } from '@flowgate/kafka'
+import type { MqttPublisher, OutboundPublish } from '@flowgate/mqtt'
+import { backoffDelay } from './backoff.js'
+import type { KafkaSourceFlow, KafkaSourceObserver } from './runtime.js'
+
+export interface KafkaToMqttFlowOptions {
+  retryMinMs: number
+  retryMaxMs: number
+  /** How often consumer lag is read from the group's committed offsets (it also shows while the flow is stuck). */
+  lagIntervalMs: number
+  /** Partitions one consumer handles at the same time (each stays in order). */
+  partitionsConsumedConcurrently: number
+  /** Where a group without committed offsets starts: Kafka's default, the end (only new records). */
+  fromBeginning: boolean
+}
+
+export const kafkaToMqttDefaults: KafkaToMqttFlowOptions = {
+  retryMinMs: 200,
+  retryMaxMs: 30_000,
+  lagIntervalMs: 5_000,
+  partitionsConsumedConcurrently: 4,
+  fromBeginning: false
+}
+
+export interface KafkaToMqttFlowSettings {
+  name: string
+  namespace: string
+  kafka: Kafka
+  groupId: string
+  topics: string[]
+  /** Consumers in the group, in this process. */
+  instances: number
+  /** The runtime's instance id (for translation context). */
+  instanceId: number
+  translateSettings: TranslateSettings | undefined
+  /** `dataDestination`: may use `${inputTopic}` / `${inputTopic.N}` (the Kafka topic). */
+  destinationTopic: string
+  qos: 0 | 1
+  retain: boolean
+  /** One publisher per instance (the same one may be shared, as the embedded broker is). */
+  openPublisher: (instance: number) => Promise<MqttPublisher>
+  observer: KafkaSourceObserver
+  logger: Logger
+  options?: Partial<KafkaToMqttFlowOptions>
+  /** Tests and benches: called per record after its publish completed. */
+  onPublished?: (instance: number, topic: string, partition: number, offset: string) => void
+}
+
+export interface InstanceView {
+  readonly assigned: Array<{ topic: string, partition: number }>
+}
+
+export interface KafkaToMqttFlow extends KafkaSourceFlow {
+  /** Resolves once every instance has joined the group and received its assignment (first time). */
+  readonly joined: Promise<void>
+  readonly instances: readonly InstanceView[]
+}
+
+interface Outcome { error?: Error & { code?: string, permanent?: boolean } }
+
+export function startKafkaToMqttFlow (s: KafkaToMqttFlowSettings): KafkaToMqttFlow {
+  const options = { ...kafkaToMqttDefaults, ...s.options }
+  const log = s.logger
+  const abort = new AbortController()
+  let buffered = 0
+  let degraded: string | undefined
+  const consumers: Consumer[] = []
+  const publishers: MqttPublisher[] = []
+  const views: Array<{ assigned: Array<{ topic: string, partition: number }> }> = []
+  const joinResolvers: Array<() => void> = []
+  const joins: Array<Promise<void>> = []
+  const publisherOf: MqttPublisher[] = []
+  let admin: Admin | undefined
+  let lagTimer: NodeJS.Timeout | undefined
+
+  function setDegraded (code: string, detail: string): void {
+    if (degraded === code) return
+    degraded = code
+    log.warn({ code, detail }, 'kafka → mqtt dataflow degraded')
+    s.observer.state('degraded', code, detail)
+  }
+  function setReady (): void {
+    if (degraded === undefined) return
+    degraded = undefined
+    log.info('kafka → mqtt dataflow ready')
+    s.observer.state('ready')
+  }
+
+  function sleep (ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (abort.signal.aborted) return resolve()
+      const timer = setTimeout(done, ms)
+      function done (): void { clearTimeout(timer); abort.signal.removeEventListener('abort', done); resolve() }
+      abort.signal.addEventListener('abort', done)
+    })
+  }
+
+  /** Translates (now, so expiry counts the wait) and publishes one record; never rejects. */
+  async function send (publisher: MqttPublisher, topic: string, m: KafkajsMessage, receivedAt: number): Promise<Outcome> {
+    const now = Date.now()
+    const ctx: KafkaToMqttContext = { now, instanceId: s.instanceId, dataflow: s.name, destinationTopic: s.destinationTopic, qos: s.qos, retain: s.retain }
+    const result = translateKafkaMessage({
+      topic,
+      key: m.key ?? null,
+      value: m.value ?? null,
+      headers: headersFrom(m.headers as Parameters<typeof headersFrom>[0]),
+      timestamp: Number(m.timestamp),
+      offset: m.offset,
+      receivedAt
+    }, s.translateSettings, ctx)
+    if (!result.ok) {
+      s.observer.dropped(result.reason, result.detail)
+      return {}
+    }
+    const { message } = result
+    const publish: OutboundPublish = {
+      topic: message.topic,
+      payload: message.payload,
+      qos: message.qos === 0 ? 0 : 1,
+      retain: message.retain,
+      properties: { ...message.properties, userProperties: toMqttJsUserProperties(message.properties.userProperties) }
+    }
+    try {
+      await publisher.publish(publish)
+    } catch (err) {
+      const e = err as Error & { code?: string, permanent?: boolean }
+      if (e.permanent) {
+        // The broker refuses this message for good (not authorized, topic invalid…): retrying would block the partition.
+        s.observer.dropped('mqtt-refused', e.message)
+        return {}
+      }
+      return { error: e }
+    }
+    // The seed: headers MQTT cannot carry are removed, the message still goes; each removed header is counted.
+    for (let i = 0; i < result.removedHeaders.nonUtf8; i++) s.observer.dropped('header-not-utf8')
+    for (let i = 0; i < result.removedHeaders.tooLarge; i++) s.observer.dropped('header-too-large')
+    s.observer.sent(message.payload.byteLength, Date.now() - receivedAt)
+    return {}
+  }
+
+  /** Publishes `messages[start…]` through a sliding window; returns how many from `start` completed, in order. */
+  async function publishFrom (publisher: MqttPublisher, topic: string, messages: KafkajsMessage[], start: number, receivedAt: number, heartbeat: () => Promise<void>): Promise<{ done: number, error?: Outcome['error'] }> {
+    const window: Array<Promise<Outcome>> = []
+    const width = Math.max(1, publisher.maxInflight)
+    let next = start
+    let done = 0
+    let failed: Outcome['error']
+    let lastBeat = Date.now()
+    while (start + done < next || next < messages.length) {
+      while (failed === undefined && next < messages.length && window.length < width && !abort.signal.aborted) {
+        window.push(send(publisher, topic, messages[next++]!, receivedAt))
+      }
+      if (window.length === 0) break
+      const outcome = await window.shift()!
+      if (outcome.error) {
+        failed = outcome.error
+        await Promise.all(window.splice(0))
+        break
+      }
+      done++
+      if (Date.now() - lastBeat > 1_000) { lastBeat = Date.now(); await heartbeat().catch(() => {}) }
+    }
+    return failed ? { done, error: failed } : { done }
+  }
+
+  async function runInstance (instance: number): Promise<void> {
+    const publisher = publisherOf[instance] ??= await s.openPublisher(instance)
+    if (!publishers.includes(publisher)) publishers.push(publisher)
+    const view = views[instance]!
+    const consumer = s.kafka.consumer({ groupId: s.groupId, allowAutoTopicCreation: false })
+    consumers.push(consumer)
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      const assignment = e.payload.memberAssignment as Record<string, number[]>
+      view.assigned = Object.entries(assignment).flatMap(([topic, parts]) => parts.map((partition) => ({ topic, partition })))
+      log.debug({ instance, assigned: view.assigned }, 'partitions assigned')
+      joinResolvers[instance]!()
+    })
+    consumer.on(consumer.events.CRASH, (e) => {
+      const err = toKafkaEndpointError(e.payload.error)
+      setDegraded(err.code, err.message)
+    })
+
+    await consumer.connect()
+    await consumer.subscribe({ topics: s.topics, fromBeginning: options.fromBeginning })
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: options.partitionsConsumedConcurrently,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+        const messages = batch.messages
+        if (messages.length === 0) return
+        const receivedAt = Date.now()
+        for (const m of messages) s.observer.received(m.value?.byteLength ?? 0)
+        buffered += messages.length
+        let i = 0
+        let attempt = 0
+        try {
+          while (i < messages.length) {
+            if (!isRunning() || isStale() || abort.signal.aborted) return
+            const { done, error } = await publishFrom(publisher, batch.topic, messages, i, receivedAt, heartbeat)
+            if (done > 0) {
+              i += done
+              buffered -= done
+              const last = messages[i - 1]!.offset
+              resolveOffset(last)
+              // Kafka's committed offset is the next one to read; committed only for what MQTT acknowledged.
+              await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }] })
+              if (s.onPublished) for (let k = i - done; k < i; k++) s.onPublished(instance, batch.topic, batch.partition, messages[k]!.offset)
+            }
+            if (error) {
+              setDegraded(error.code ?? 'FG_ERR_MQTT_UNAVAILABLE', error.message)
+              await sleep(backoffDelay(attempt++, options.retryMinMs, options.retryMaxMs))
+              await heartbeat().catch(() => {})
+            } else {
+              attempt = 0
+              setReady()
+            }
+          }
+          const lag = Number(batch.offsetLag())
+          if (Number.isFinite(lag)) s.observer.lag?.(batch.topic, batch.partition, lag)
+        } finally {
+          buffered -= messages.length - i
+        }
+      }
+    })
+  }
+
+  async function readLag (): Promise<void> {
+    if (!s.observer.lag) return
+    admin ??= s.kafka.admin()
+    await admin.connect()
+    const committed = await admin.fetchOffsets({ groupId: s.groupId, topics: s.topics })
+    for (const { topic, partitions } of committed) {
+      const ends = await admin.fetchTopicOffsets(topic)
+      for (const p of partitions) {
+        const end = ends.find((e) => e.partition === p.partition)
+        if (!end || p.offset === '-1') continue
+        s.observer.lag(topic, p.partition, Math.max(0, Number(end.high) - Number(p.offset)))
+      }
+    }
+  }
+
+  for (let i = 0; i < s.instances; i++) {
+    views.push({ assigned: [] })
+    joins.push(new Promise<void>((resolve) => { joinResolvers.push(resolve) }))
+  }
+  const joinedAll = Promise.all(joins).then(() => {})
+
+  // Starting happens in the background: an unreachable Kafka is a degraded dataflow that keeps trying, not a failure.
+  const starting = (async () => {
+    for (let attempt = 0; !abort.signal.aborted; attempt++) {
+      try {
+        await Promise.all(views.map((_, i) => runInstance(i)))
+        return
+      } catch (err) {
+        const e = toKafkaEndpointError(err)
+        setDegraded(e.code, e.message)
+        for (const c of consumers.splice(0)) await c.disconnect().catch(() => {})
+        await sleep(backoffDelay(attempt, options.retryMinMs, options.retryMaxMs))
+      }
+    }
+  })()
+
+  lagTimer = setInterval(() => {
+    readLag().catch((err: Error) => log.debug({ err: err.message }, 'consumer lag not read'))
+  }, options.lagIntervalMs)
+  lagTimer.unref()
+
+  return {
+    get buffered () { return buffered },
+    joined: joinedAll,
+    instances: views,
+    async close () {
+      abort.abort()
+      if (lagTimer) clearInterval(lagTimer)
+      await starting
+      await Promise.all(consumers.splice(0).map((c) => c.disconnect().catch((err: Error) => log.debug({ err: err.message }, 'consumer disconnect'))))
+      await Promise.all(publishers.splice(0).map((p) => p.close().catch(() => {})))
+      await admin?.disconnect().catch(() => {})
+    }
+  }
+}
