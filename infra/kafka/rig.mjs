@@ -12,9 +12,9 @@ import { promisify } from 'node:util'
 import { RigError, brokerExited, formatFailed, lockTimeout, startTimeout } from './lib/errors.mjs'
 import { requireCommand, requireJava } from './lib/prereqs.mjs'
 import { ensureJars, kafkaVersion } from './lib/jars.mjs'
-import { makePki, makeOauthKeys } from './lib/tls.mjs'
+import { makePki, makeOauthKeys, pkiPaths } from './lib/tls.mjs'
 import { freePorts } from './lib/ports.mjs'
-import { listenerNames, serverProperties, log4jProperties, log4j2Yaml, toolsLog4jProperties } from './lib/config.mjs'
+import { listenerNames, serverProperties, log4jProperties, log4j2Yaml, toolsLog4jProperties, toolsLog4j2Yaml } from './lib/config.mjs'
 import { portAnswers, probeOnce } from './lib/probe.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -188,9 +188,9 @@ async function launch (log) {
       }
     }
 
-    log('making a throwaway CA, certificates and the OAUTHBEARER signing key…')
     const storePassword = secret()
-    const pki = await makePki(join(dir, 'tls'), storePassword)
+    const tlsDir = join(dir, 'tls')
+    const pki = pkiPaths(tlsDir)
     const oauthKeys = makeOauthKeys(join(dir, 'oauth'))
     const jwksUrl = pathToFileURL(oauthKeys.jwks).href
 
@@ -207,17 +207,18 @@ async function launch (log) {
     writeFileSync(log4j2, log4j2Yaml(serverLog))
     const toolsLog4j = join(configDir, 'tools-log4j.properties')
     writeFileSync(toolsLog4j, toolsLog4jProperties())
+    const toolsLog4j2 = join(configDir, 'tools-log4j2.yaml')
+    writeFileSync(toolsLog4j2, toolsLog4j2Yaml())
 
     // SCRAM credentials go into the metadata log at format time (KIP-900), so they exist before any client connects.
-    log('formatting KRaft storage (with the SCRAM users)…')
+    // Formatting (a JVM) does not read the TLS files, so it runs while openssl makes them.
+    log('making a throwaway CA and certificates; formatting KRaft storage with the SCRAM users…')
     const scram = (mech, u) => ['--add-scram', `${mech}=[name=${u.username},password=${u.password}]`]
-    try {
-      await run('java', ['-Xmx256m', `-Dlog4j.configuration=${pathToFileURL(toolsLog4j).href}`, '-cp', join(classpath, '*'), 'kafka.tools.StorageTool',
-        'format', '-t', clusterId(), '-c', props,
-        ...scram('SCRAM-SHA-256', users['scram-sha-256']), ...scram('SCRAM-SHA-512', users['scram-sha-512'])], { cwd: dir, timeout: 60_000 })
-    } catch (err) {
-      throw formatFailed(String(err.stderr || err.stdout || err.message).trim().split('\n').slice(-3).join(' | '))
-    }
+    const format = run('java', ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', `-Dlog4j.configuration=${pathToFileURL(toolsLog4j).href}`, `-Dlog4j2.configurationFile=${toolsLog4j2}`, '-cp', join(classpath, '*'), 'kafka.tools.StorageTool',
+      'format', '-t', clusterId(), '-c', props,
+      ...scram('SCRAM-SHA-256', users['scram-sha-256']), ...scram('SCRAM-SHA-512', users['scram-sha-512'])], { cwd: dir, timeout: 60_000 })
+      .catch((err) => { throw formatFailed(`${javaError(String(err.stderr || err.stdout || err.message))} (config ${props})`) })
+    await Promise.all([format, makePki(tlsDir, storePassword)])
 
     log(`starting Kafka ${version}…`)
     const out = openSync(stdoutLog, 'a')
@@ -275,20 +276,35 @@ async function launch (log) {
   }
 }
 
+/** The exception line of a Java failure's output (not its `at …` frames). */
+function javaError (output) {
+  const lines = output.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('at ') && !/^\.\.\. \d+ more$/.test(l))
+  return (lines.find((l) => /Exception|Error/.test(l)) ?? lines.at(-1) ?? 'no output').slice(0, 400)
+}
+
 const exitCodeUnknown = (child) => child.exitCode === null && child.signalCode === null
 
-/** "server.log" plus its last error line, so the one-line failure message already says something. */
+/** The log paths plus the broker's first ERROR record (with its exception and root cause), so one line says why. */
 function describeFailure (serverLog, stdoutLog) {
-  const lastError = (file) => {
+  const firstError = (file) => {
+    let lines
     try {
-      const lines = readFileSync(file, 'utf8').split('\n')
-      return lines.reverse().find((l) => /\b(ERROR|FATAL)\b|Exception|Error:/.test(l))?.trim()
+      lines = readFileSync(file, 'utf8').split('\n')
     } catch {
       return undefined
     }
+    const i = lines.findIndex((l) => /^\[[^\]]+\] (ERROR|FATAL) /.test(l))
+    if (i < 0) return lines.findLast((l) => /Exception|Error:/.test(l))?.trim()
+    // The record's stack runs until the next log record (a line starting with "[").
+    const stack = []
+    for (let j = i + 1; j < lines.length && !lines[j].startsWith('['); j++) stack.push(lines[j].trim())
+    const exception = stack.find((l) => l && !l.startsWith('at '))
+    const rootCause = stack.findLast((l) => l.startsWith('Caused by:'))
+    return [lines[i].replace(/^\[[^\]]+\] /, ''), exception, rootCause].filter(Boolean).join(' — ')
   }
-  const line = lastError(serverLog) ?? lastError(stdoutLog)
-  return line ? `${serverLog} (and ${stdoutLog}); last error: ${line.slice(0, 400)}` : `${serverLog} (and ${stdoutLog})`
+  const error = firstError(serverLog) ?? firstError(stdoutLog)
+  const where = `${serverLog} (and ${stdoutLog})`
+  return error ? `${where}; first error: ${error.slice(0, 600)}` : where
 }
 
 /**

@@ -4,13 +4,13 @@
 //   node infra/kafka/tool.mjs org.apache.kafka.tools.ProducerPerformance --topic t --num-records 1000 ...
 // A short name picks the class (`node infra/kafka/tool.mjs --help` lists them); anything with a dot is a class name.
 import { spawn } from 'node:child_process'
-import { mkdirSync, writeFileSync, realpathSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync, realpathSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { RigError } from './lib/errors.mjs'
 import { requireJava } from './lib/prereqs.mjs'
 import { ensureJars, cacheDir } from './lib/jars.mjs'
-import { toolsLog4jProperties } from './lib/config.mjs'
+import { toolsLog4jProperties, toolsLog4j2Yaml } from './lib/config.mjs'
 
 /** Short names, as the scripts in Kafka's bin/ call them (kafka-topics.sh → topics), and the 4.3 classes behind them. */
 export const tools = {
@@ -38,11 +38,16 @@ export const tools = {
 export async function toolCommand (tool, args = [], { log } = {}) {
   requireJava()
   const libs = await ensureJars({ log })
-  // Tools log warnings to stderr only (Kafka's bin/ scripts use tools-log4j for the same purpose).
+  // Tools log warnings to stderr only (Kafka's bin/ scripts use tools-log4j2.yaml for the same purpose).
   mkdirSync(cacheDir, { recursive: true })
-  const logConfig = join(cacheDir, 'tools-log4j.properties')
-  writeFileSync(logConfig, toolsLog4jProperties())
-  return ['java', ['-Xmx512m', '-XX:+UseSerialGC', `-Dlog4j.configuration=${pathToFileURL(logConfig).href}`, '-cp', join(libs, '*'), tools[tool] ?? tool, ...args]]
+  const log4j = writeIfChanged(join(cacheDir, 'tools-log4j.properties'), toolsLog4jProperties())
+  const log4j2 = writeIfChanged(join(cacheDir, 'tools-log4j2.yaml'), toolsLog4j2Yaml())
+  return ['java', ['-Xmx512m', '-XX:+UseSerialGC', `-Dlog4j.configuration=${pathToFileURL(log4j).href}`, `-Dlog4j2.configurationFile=${log4j2}`, '-cp', join(libs, '*'), tools[tool] ?? tool, ...args]]
+}
+
+function writeIfChanged (path, text) {
+  if (!existsSync(path) || readFileSync(path, 'utf8') !== text) writeFileSync(path, text)
+  return path
 }
 
 function usage () {

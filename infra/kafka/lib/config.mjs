@@ -100,8 +100,9 @@ export function serverProperties ({ ports, dataDir, users, tls, oauth }) {
 
 /**
  * Logging: Kafka logs through SLF4J, which the pom binds to reload4j (slf4j-reload4j), so log4j.properties is what
- * configures the broker's own lines; log4j2.yaml covers the few parts that call Log4j 2 directly. Both write to
- * server.log, INFO and up, with the chattiest loggers at WARN.
+ * configures the broker's own lines. Log4j 2 is on the classpath too and Kafka's Scala side (logger registration)
+ * reconfigures it, which prints "ERROR Reconfiguration failed: No configuration found" without a log4j2 file; so
+ * there is one of each, both writing to server.log, INFO and up, with the chattiest loggers at WARN.
  */
 export function log4jProperties (logFile) {
   return `log4j.rootLogger=INFO, file
@@ -141,12 +142,29 @@ export function log4j2Yaml (logFile) {
 `
 }
 
-/** Logging for tools run by tool.mjs: warnings and errors on stderr, like Kafka's tools-log4j2.yaml. */
+/** Logging for tools (tool.mjs, kafka-storage format): warnings and errors on stderr, like Kafka's tools-log4j2.yaml. */
 export function toolsLog4jProperties () {
   return `log4j.rootLogger=WARN, stderr
 log4j.appender.stderr=org.apache.log4j.ConsoleAppender
 log4j.appender.stderr.Target=System.err
 log4j.appender.stderr.layout=org.apache.log4j.PatternLayout
 log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n
+`
+}
+
+export function toolsLog4j2Yaml () {
+  return `Configuration:
+  name: flowgate-kafka-tools
+  Appenders:
+    Console:
+      name: stderr
+      target: SYSTEM_ERR
+      PatternLayout:
+        pattern: "[%d] %p %m (%c)%n"
+  Loggers:
+    Root:
+      level: WARN
+      AppenderRef:
+        - ref: stderr
 `
 }

@@ -54,44 +54,49 @@ const newKey = (path) => openssl(`making ${path}`, ['genpkey', '-algorithm', 'RS
 
 const serial = () => '0x1' + randomBytes(15).toString('hex') // random and positive
 
-async function signed ({ dir, cnf, name, subject, section, caCert, caKey }) {
-  const key = join(dir, `${name}.key`)
-  const csr = join(dir, `${name}.csr`)
-  const cert = join(dir, `${name}.pem`)
-  await newKey(key)
-  await openssl(`requesting ${name}`, ['req', '-new', '-config', cnf, '-key', key, '-subj', subject, '-out', csr])
-  await openssl(`signing ${name}`, ['x509', '-req', '-in', csr, '-CA', caCert, '-CAkey', caKey, '-set_serial', serial(), '-days', '365', '-sha256', '-extfile', cnf, '-extensions', section, '-out', cert])
-  return { key, cert }
+/** Where makePki writes each file under `dir` (known before it runs, so server.properties can be written first). */
+export function pkiPaths (dir) {
+  return {
+    ca: join(dir, 'root-ca.pem'),
+    intermediateCa: join(dir, 'intermediate-ca.pem'),
+    clientCert: join(dir, 'client.pem'),
+    clientChain: join(dir, 'client-chain.pem'),
+    clientKey: join(dir, 'client.key'),
+    keystore: join(dir, 'broker.p12'),
+    brokerCert: join(dir, 'broker.pem')
+  }
+}
+
+async function sign ({ dir, cnf, name, subject, section, caCert, caKey }) {
+  await openssl(`requesting ${name}`, ['req', '-new', '-config', cnf, '-key', join(dir, `${name}.key`), '-subj', subject, '-out', join(dir, `${name}.csr`)])
+  await openssl(`signing ${name}`, ['x509', '-req', '-in', join(dir, `${name}.csr`), '-CA', caCert, '-CAkey', caKey, '-set_serial', serial(), '-days', '365', '-sha256', '-extfile', cnf, '-extensions', section, '-out', join(dir, `${name}.pem`)])
 }
 
 /**
- * Writes the PKI under `dir` and returns the paths the rig and its clients use. `storePassword` protects the
- * broker's PKCS#12 keystore (Kafka requires one for PKCS12).
+ * Writes the PKI under `dir` and returns pkiPaths(dir). `storePassword` protects the broker's PKCS#12 keystore
+ * (Kafka requires one for PKCS12).
  */
 export async function makePki (dir, storePassword) {
   mkdirSync(dir, { recursive: true })
   const cnf = join(dir, 'openssl.cnf')
   writeFileSync(cnf, opensslConfig)
+  const paths = pkiPaths(dir)
+  const key = (name) => join(dir, `${name}.key`)
+  const o = '/O=Flowgate test rig'
 
-  const rootKey = join(dir, 'root-ca.key')
-  const rootCert = join(dir, 'root-ca.pem')
-  await newKey(rootKey)
-  await openssl('making the root CA', ['req', '-x509', '-new', '-config', cnf, '-extensions', 'root_ca', '-key', rootKey, '-subj', '/O=Flowgate test rig/CN=Flowgate Test Root CA', '-set_serial', serial(), '-days', '365', '-sha256', '-out', rootCert])
-
-  const inter = await signed({ dir, cnf, name: 'intermediate-ca', subject: '/O=Flowgate test rig/CN=Flowgate Test Intermediate CA', section: 'intermediate_ca', caCert: rootCert, caKey: rootKey })
-  const server = await signed({ dir, cnf, name: 'broker', subject: '/O=Flowgate test rig/CN=localhost', section: 'server', caCert: rootCert, caKey: rootKey })
-  const client = await signed({ dir, cnf, name: 'client', subject: '/O=Flowgate test rig/CN=flowgate-client', section: 'client', caCert: inter.cert, caKey: inter.key })
-
-  const clientChain = join(dir, 'client-chain.pem')
-  writeFileSync(clientChain, readFileSync(client.cert, 'utf8') + readFileSync(inter.cert, 'utf8'))
-
-  // Broker identity as PKCS#12 (Java 17 reads OpenSSL 3's AES/PBKDF2 PKCS#12). The truststore is plain PEM
-  // (`ssl.truststore.type=PEM`, KIP-651): an OpenSSL-made PKCS#12 without keys carries no Java "trusted cert" bag
-  // attribute, so Java would load it as an empty truststore.
-  const keystore = join(dir, 'broker.p12')
-  await openssl('making the broker keystore', ['pkcs12', '-export', '-in', server.cert, '-inkey', server.key, '-name', 'broker', '-passout', `pass:${storePassword}`, '-out', keystore])
-
-  return { ca: rootCert, intermediateCa: inter.cert, clientCert: client.cert, clientChain, clientKey: client.key, keystore, brokerCert: server.cert }
+  await Promise.all(['root-ca', 'intermediate-ca', 'broker', 'client'].map((name) => newKey(key(name))))
+  await openssl('making the root CA', ['req', '-x509', '-new', '-config', cnf, '-extensions', 'root_ca', '-key', key('root-ca'), '-subj', `${o}/CN=Flowgate Test Root CA`, '-set_serial', serial(), '-days', '365', '-sha256', '-out', paths.ca])
+  await Promise.all([
+    sign({ dir, cnf, name: 'intermediate-ca', subject: `${o}/CN=Flowgate Test Intermediate CA`, section: 'intermediate_ca', caCert: paths.ca, caKey: key('root-ca') })
+      .then(() => sign({ dir, cnf, name: 'client', subject: `${o}/CN=flowgate-client`, section: 'client', caCert: paths.intermediateCa, caKey: key('intermediate-ca') })),
+    sign({ dir, cnf, name: 'broker', subject: `${o}/CN=localhost`, section: 'server', caCert: paths.ca, caKey: key('root-ca') })
+      // Broker identity as PKCS#12 (Java 17 reads OpenSSL 3's AES/PBKDF2 PKCS#12). The truststore is plain PEM
+      // (`ssl.truststore.type=PEM`, KIP-651): an OpenSSL-made PKCS#12 without keys carries no Java "trusted cert"
+      // bag attribute, so Java would load it as an empty truststore.
+      .then(() => openssl('making the broker keystore', ['pkcs12', '-export', '-in', paths.brokerCert, '-inkey', key('broker'), '-name', 'broker', '-passout', `pass:${storePassword}`, '-out', paths.keystore]))
+  ])
+  writeFileSync(paths.clientChain, readFileSync(paths.clientCert, 'utf8') + readFileSync(paths.intermediateCa, 'utf8'))
+  return paths
 }
 
 /** The OAUTHBEARER signing key and the JWKS (RFC 7517) the broker reads through a file: URL. */
