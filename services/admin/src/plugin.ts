@@ -8,6 +8,8 @@ import type { AdminContext } from './resources.js'
 import { routes } from './routes.js'
 import type { SecretCipher } from './secrets.js'
 import type { Store } from '@flowgate/store'
+import { createTailHub, tailRoute, type TailHub } from './tail/index.js'
+import { uiPlugin } from './ui-plugin.js'
 
 export interface AdminPluginOptions {
   store: Store
@@ -16,6 +18,10 @@ export interface AdminPluginOptions {
   logger?: Logger
   /** Also answer /healthz and /readyz (startAdmin does; the gateway has its own). */
   probes?: boolean
+  /** The live tail's hub (the gateway shares it with the egress runtime); without one the tail has no source. */
+  tail?: TailHub
+  /** Serve the web UI at `/` (default true). */
+  ui?: boolean
 }
 
 export const API_PREFIX = '/api/v1'
@@ -33,6 +39,11 @@ export async function adminPlugin (app: FastifyInstance, opts: AdminPluginOption
     app.get('/healthz', async () => ({ status: 'ok' }))
     app.get('/readyz', async () => ({ status: 'ready' }))
   }
+
+  // The tail authenticates itself (a browser's WebSocket cannot send the bearer header), so it sits outside the
+  // bearer hook's scope.
+  await app.register(tailRoute, { hub: opts.tail ?? createTailHub(), token: opts.token, basePath: API_PREFIX, ...(log ? { logger: log } : {}) })
+  if (opts.ui !== false) await app.register(uiPlugin)
 
   await app.register(async (api) => {
     // One text parser for every content type: JSON is YAML, and parseBody gives both the same line:col errors.

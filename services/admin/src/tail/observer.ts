@@ -1,0 +1,36 @@
+import type { TailHub } from './hub.js'
+import { bytesText, headerObject, jsonSafe, type Json } from './frame.js'
+
+/** The shapes the egress runtime hands its observer (@flowgate/egress RuntimeObserver), restated to keep admin free of egress. */
+export interface SentMessage { topic: string, payload: Uint8Array, qos: number, retain: boolean, properties?: Record<string, unknown> }
+export interface SentRecord { topic: string, key: Uint8Array | null, value: Uint8Array, headers: Array<[string, Uint8Array]>, partition?: number }
+
+/**
+ * The egress side of the tail: `sentToKafka` runs for every record Kafka acknowledged, so it returns before
+ * touching the message unless somebody is listening.
+ */
+export function tailObserver (hub: TailHub, now: () => number = Date.now): {
+  sentToKafka: (flow: { name: string, namespace: string }, message: SentMessage, record: SentRecord, result: { partition: number, offset: string }) => void
+} {
+  return {
+    sentToKafka (flow, message, record, result) {
+      if (!hub.hasReaders) return
+      const properties = jsonSafe(message.properties ?? {}) as Record<string, Json>
+      hub.publish({
+        ts: new Date(now()).toISOString(),
+        dataflow: flow.name,
+        namespace: flow.namespace,
+        direction: 'mqtt-to-kafka',
+        source: { topic: message.topic, properties: { ...properties, qos: message.qos, retain: message.retain } },
+        destination: {
+          topic: record.topic,
+          partition: result.partition,
+          offset: result.offset,
+          ...(record.key !== null ? { key: bytesText(record.key) } : {}),
+          headers: headerObject(record.headers)
+        },
+        payload: record.value
+      })
+    }
+  }
+}
