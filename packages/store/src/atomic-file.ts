@@ -1,29 +1,30 @@
-import { open, rename, readFile } from 'node:fs/promises'
+import { open, rename, unlink } from 'node:fs/promises'
 import { dirname } from 'node:path'
+
+/** fsync a directory so that a rename, creation or deletion in it survives a power loss, not only a crash. */
+export async function syncDir (dir: string): Promise<void> {
+  const handle = await open(dir, 'r')
+  try { await handle.sync() } finally { await handle.close() }
+}
 
 /**
  * Replaces a file so that a crash at any point leaves either the old or the new content, never a mix:
- * write a temporary file, fsync it, rename it over the target, fsync the directory (POSIX rename is atomic).
+ * write a temporary file, fsync it, rename it over the target (atomic on POSIX), fsync the directory.
  */
-export async function writeFileAtomic (path: string, content: string): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`
-  const file = await open(tmp, 'w', 0o600)
+export async function writeFileAtomic (path: string, content: string | Buffer, mode = 0o600): Promise<void> {
+  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
   try {
-    await file.writeFile(content)
-    await file.sync()
-  } finally {
-    await file.close()
-  }
-  await rename(tmp, path)
-  const dir = await open(dirname(path), 'r')
-  try { await dir.sync() } finally { await dir.close() }
-}
-
-export async function readJsonIfExists<T> (path: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as T
+    const file = await open(tmp, 'w', mode)
+    try {
+      await file.writeFile(content)
+      await file.sync()
+    } finally {
+      await file.close()
+    }
+    await rename(tmp, path)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    await unlink(tmp).catch(() => {})
     throw err
   }
+  await syncDir(dirname(path))
 }

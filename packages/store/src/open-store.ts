@@ -2,12 +2,19 @@ import type { Store } from './types.js'
 import { openFileStore } from './file-store.js'
 import { FG_ERR_STORE_UNSUPPORTED } from './errors.js'
 
-/** `file` (the embedded default, in `<dataDir>/store`) or a `postgres://` URL (several admin replicas). */
-export async function openStore ({ store, dataDir }: { store: string, dataDir: string }): Promise<Store> {
-  if (store === 'file') return openFileStore(dataDir)
-  if (/^postgres(ql)?:\/\//.test(store)) {
-    const { openPostgresStore } = await import('./postgres-store.js' as string) as { openPostgresStore: (url: string) => Promise<Store> }
-    return openPostgresStore(store)
+export interface OpenStoreOptions {
+  /** `file` (the embedded default, in `<dataDir>/store`) or a `postgres://` / `postgresql://` URL. */
+  store?: string
+  dataDir: string
+}
+
+/** The store `--store` names: the embedded file store by default, PostgreSQL for several admin replicas. */
+export async function openStore ({ store = 'file', dataDir }: OpenStoreOptions): Promise<Store> {
+  if (store === 'file' || store === '') return await openFileStore(dataDir)
+  if (/^postgres(ql)?:\/\//i.test(store)) {
+    // Loaded on demand: the embedded default never pays for the pg driver.
+    const { createPostgresStore } = await import('./postgres-store.js')
+    return await createPostgresStore(store)
   }
   throw FG_ERR_STORE_UNSUPPORTED(store)
 }

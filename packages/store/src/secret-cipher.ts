@@ -1,72 +1,133 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
-import { readFile, writeFile, mkdir } from 'node:fs/promises'
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
+import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { StoredResource } from './types.js'
-import { FG_ERR_SECRET_KEY_INVALID } from './errors.js'
-
-const PREFIX = 'sealed:v1:'
+import { FG_ERR_SECRET_KEY_INVALID, FG_ERR_SECRET_KEY_MISMATCH, FG_ERR_SECRET_UNREADABLE } from './errors.js'
+import { syncDir } from './atomic-file.js'
+import { DEFAULT_NAMESPACE } from './versioning.js'
 
 /**
- * The key that seals Secret values at rest: `FLOWGATE_SECRET_KEY` (32 bytes, base64 or hex), or one generated into
- * `<dataDir>/secret.key` (mode 0600) on first use. Losing the key loses the secrets; that is the point.
+ * How a sealed value looks in a stored Secret's `data`: `sealed:A256GCM:<kid>:<base64(iv ‖ tag ‖ ciphertext)>`,
+ * AES-256-GCM with a fresh 12-byte IV per value. `kid` is the first 8 bytes of SHA-256 of the key (hex), so a
+ * wrong key is told apart from altered data. Values stay under their own keys so that the stored object keeps the
+ * Kubernetes shape (reads list the keys; the admin API's read view and validation need nothing else).
+ */
+export const SEALED_PREFIX = 'sealed:A256GCM:'
+
+export const SECRET_KEY_VARIABLE = 'FLOWGATE_SECRET_KEY'
+
+function decodeKey (text: string): Buffer | undefined {
+  const t = text.trim()
+  if (/^[0-9a-fA-F]{64}$/.test(t)) return Buffer.from(t, 'hex')
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(t)) return undefined
+  const key = Buffer.from(t, t.includes('-') || t.includes('_') ? 'base64url' : 'base64')
+  return key.length === 32 ? key : undefined
+}
+
+/**
+ * The key that seals Secret values at rest: `FLOWGATE_SECRET_KEY` (32 bytes as base64 or 64 hex digits), else
+ * `<dataDir>/secret.key`, generated on first use with mode 0600. Losing the key loses the secrets: back it up with
+ * the data directory, or give it through the environment (as several admin replicas on PostgreSQL must).
  */
 export async function loadSecretKey ({ dataDir, env = process.env }: { dataDir: string, env?: NodeJS.ProcessEnv }): Promise<Buffer> {
-  const given = env.FLOWGATE_SECRET_KEY
+  const given = env[SECRET_KEY_VARIABLE]
   if (given !== undefined && given !== '') {
-    const key = /^[0-9a-fA-F]{64}$/.test(given) ? Buffer.from(given, 'hex') : Buffer.from(given, 'base64')
-    if (key.length !== 32) throw FG_ERR_SECRET_KEY_INVALID('FLOWGATE_SECRET_KEY')
+    const key = decodeKey(given)
+    if (key === undefined) throw FG_ERR_SECRET_KEY_INVALID(SECRET_KEY_VARIABLE)
     return key
   }
   const path = join(dataDir, 'secret.key')
-  try {
-    const key = Buffer.from((await readFile(path, 'utf8')).trim(), 'base64')
-    if (key.length !== 32) throw FG_ERR_SECRET_KEY_INVALID(path)
-    return key
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    await mkdir(dataDir, { recursive: true })
-    const key = randomBytes(32)
-    await writeFile(path, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' })
-    return key
+  for (;;) {
+    try {
+      const key = decodeKey(await readFile(path, 'utf8'))
+      if (key === undefined) throw FG_ERR_SECRET_KEY_INVALID(path)
+      return key
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    }
+    // Written whole before it appears (link refuses to replace): two processes starting at once agree on one key.
+    await mkdir(dataDir, { recursive: true, mode: 0o700 })
+    const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+    await writeFile(tmp, randomBytes(32).toString('base64') + '\n', { mode: 0o600, flush: true })
+    try {
+      await link(tmp, path)
+      await syncDir(dataDir)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    } finally {
+      await unlink(tmp).catch(() => {})
+    }
   }
 }
 
-/** One base64 `data` value → `sealed:v1:<base64(iv ‖ tag ‖ ciphertext)>` (AES-256-GCM, a fresh IV each time). */
-function sealValue (value: string, key: Buffer, aad: string): string {
-  if (value.startsWith(PREFIX)) return value
+const keyId = (key: Buffer): string => createHash('sha256').update(key).digest('hex').slice(0, 16)
+const nameOf = (s: StoredResource): string => `${s.metadata.namespace ?? DEFAULT_NAMESPACE}/${s.metadata.name}`
+/** Associated data: the secret's identity and the value's key, so a sealed value moved elsewhere fails to open. */
+const aad = (s: StoredResource, k: string): Buffer => Buffer.from(JSON.stringify(['Secret', nameOf(s), k]))
+
+export const isSealedValue = (v: unknown): boolean => typeof v === 'string' && v.startsWith(SEALED_PREFIX)
+
+function sealValue (secret: StoredResource, k: string, base64: string, key: Buffer): string {
   const iv = randomBytes(12)
   const cipher = createCipheriv('aes-256-gcm', key, iv)
-  // The secret's identity as associated data: a sealed value moved to another secret or key fails to open.
-  cipher.setAAD(Buffer.from(aad))
-  const body = Buffer.concat([cipher.update(Buffer.from(value, 'base64')), cipher.final()])
-  return PREFIX + Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64')
+  cipher.setAAD(aad(secret, k))
+  const plaintext = Buffer.from(base64, 'base64')
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()])
+  plaintext.fill(0)
+  return `${SEALED_PREFIX}${keyId(key)}:${Buffer.concat([iv, cipher.getAuthTag(), ciphertext]).toString('base64')}`
 }
 
-function openValue (value: string, key: Buffer, aad: string): string {
-  if (!value.startsWith(PREFIX)) return value
-  const raw = Buffer.from(value.slice(PREFIX.length), 'base64')
-  const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12))
-  decipher.setAAD(Buffer.from(aad))
-  decipher.setAuthTag(raw.subarray(12, 28))
-  return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('base64')
+function openValue (secret: StoredResource, k: string, value: string, key: Buffer): Buffer {
+  if (!isSealedValue(value)) return Buffer.from(value, 'base64') // written before sealing, or by hand
+  const rest = value.slice(SEALED_PREFIX.length)
+  const colon = rest.indexOf(':')
+  if (rest.slice(0, colon) !== keyId(key)) throw FG_ERR_SECRET_KEY_MISMATCH(nameOf(secret))
+  try {
+    const raw = Buffer.from(rest.slice(colon + 1), 'base64')
+    const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12))
+    decipher.setAAD(aad(secret, k))
+    decipher.setAuthTag(raw.subarray(12, 28))
+    return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()])
+  } catch (err) {
+    throw FG_ERR_SECRET_UNREADABLE(nameOf(secret), err)
+  }
 }
 
-const aadOf = (s: StoredResource, k: string): string => `${s.metadata.namespace}/${s.metadata.name}/${k}`
+type WithStringData = StoredResource & { stringData?: Record<string, string> }
 
-function mapData (s: StoredResource, f: (v: string, k: string) => string): StoredResource {
-  return { ...s, data: Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, f(v, k)])) }
+/** data and stringData as Kubernetes folds them: stringData (UTF-8 text) wins over the same key in data (base64). */
+function folded (secret: WithStringData): Record<string, string> {
+  const values: Record<string, string> = { ...(secret.data ?? {}) }
+  for (const [k, v] of Object.entries(secret.stringData ?? {})) values[k] = Buffer.from(v, 'utf8').toString('base64')
+  return values
 }
 
-/** The Secret with every `data` value sealed; `stringData` must already be folded into `data` (base64). */
+/**
+ * The Secret as the store keeps it: `stringData` folded into `data`, and every `data` value sealed (a value already
+ * sealed is kept as it is). A Secret with nothing to seal is returned unchanged.
+ */
 export function sealSecret (secret: StoredResource, key: Buffer): StoredResource {
-  return mapData(secret, (v, k) => sealValue(v, key, aadOf(secret, k)))
+  const { stringData, ...rest } = secret as WithStringData
+  if (secret.data === undefined && stringData === undefined) return secret
+  const data = Object.fromEntries(Object.entries(folded(secret)).map(([k, v]) => [k, isSealedValue(v) ? v : sealValue(secret, k, v, key)]))
+  return { ...rest, data }
 }
 
-/** The Secret with its `data` values back in plain base64. */
+/** The Secret with its values back in `data` as base64, as it was written: the inverse of sealSecret. */
 export function openSecret (secret: StoredResource, key: Buffer): StoredResource {
-  return mapData(secret, (v, k) => openValue(v, key, aadOf(secret, k)))
+  const { stringData: _s, ...rest } = secret as WithStringData
+  const values = secretValues(secret, key)
+  return { ...rest, data: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v.toString('base64')])) }
 }
 
+/** The Secret's values as bytes, by name: what the runtime hands to SASL and TLS. */
+export function secretValues (secret: StoredResource, key: Buffer): Record<string, Buffer> {
+  const out: Record<string, Buffer> = {}
+  for (const [k, v] of Object.entries(folded(secret))) out[k] = openValue(secret, k, v, key)
+  return out
+}
+
+/** The names of a Secret's values, never the values: what reads return. */
 export function secretKeys (secret: StoredResource): string[] {
-  return Object.keys(secret.data ?? {})
+  return Object.keys(folded(secret))
 }
