@@ -1,3 +1,5 @@
+import type { LookupFunction } from 'node:net'
+import { socketFactoryWithLookup } from './socket-factory.js'
 import { ManagedIdentityCredential, type TokenCredential } from '@azure/identity'
 import type { KafkaConfig, SASLOptions } from 'kafkajs'
 import type { Logger } from 'pino'
@@ -16,6 +18,8 @@ export interface KafkaConfigOptions {
    * (never `DefaultAzureCredential`: a gateway must not silently pick up a developer's CLI login).
    */
   credential?: TokenCredential
+  /** Resolves broker names instead of DNS (see socket-factory.ts). */
+  lookup?: LookupFunction
 }
 
 export interface EndpointKafkaConfig {
@@ -129,6 +133,7 @@ export function endpointKafkaConfig (endpoint: KafkaEndpoint, secrets: ResolvedS
     logLevel: kafkajsLevel(opts.logger),
     logCreator: pinoLogCreator(opts.logger)
   }
+  if (opts.lookup) config.socketFactory = socketFactoryWithLookup(opts.lookup)
   if (ssl != null) config.ssl = ssl
   if (sasl != null) config.sasl = sasl
   const out: EndpointKafkaConfig = { config }

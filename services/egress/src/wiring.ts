@@ -1,3 +1,4 @@
+import type { LookupFunction } from 'node:net'
 import { Kafka } from 'kafkajs'
 import type { Logger } from 'pino'
 import { endpointKafkaConfig, createBatchingProducer, registerCodecs, pinoLogCreator, type KafkaEndpoint, type ResolvedSecrets } from '@flowgate/kafka'
@@ -49,14 +50,21 @@ export function mqttPropertiesOf (properties: Record<string, unknown> | undefine
   return { ...p, userProperties: userPropertiesFrom(p.userProperties) }
 }
 
-export function createFlowFactories (reader: ResourceReader, extra: { embeddedBroker?: EmbeddedBroker } = {}): FlowFactories {
+export interface FlowFactoryOptions {
+  /** The embedded broker, for Kafka → MQTT flows whose destination is Flowgate's own broker. */
+  embeddedBroker?: EmbeddedBroker
+  /** Resolves Kafka broker names instead of DNS (`--kafka-host-alias name=address`). */
+  lookup?: LookupFunction
+}
+
+export function createFlowFactories (reader: ResourceReader, extra: FlowFactoryOptions = {}): FlowFactories {
   registerCodecs()
   return {
     kafkaToMqttFlow: (dataflow, ctx) => createKafkaToMqttFlow(dataflow, ctx, { reader, ...extra }),
     async kafkaDestination (dataflow: ResolvedDataflow, ctx: { instanceId: number, logger: Logger }): Promise<KafkaDestination> {
       const endpoint = kafkaEndpointOf(dataflow.destination)
       const secrets = await resolveSecrets(endpoint, reader)
-      const { config } = endpointKafkaConfig(endpoint, secrets, { clientId: `flowgate-${dataflow.namespace}-${dataflow.name}`, logger: ctx.logger })
+      const { config } = endpointKafkaConfig(endpoint, secrets, { clientId: `flowgate-${dataflow.namespace}-${dataflow.name}`, logger: ctx.logger, ...(extra.lookup ? { lookup: extra.lookup } : {}) })
       const kafka = new Kafka({ ...config, logCreator: pinoLogCreator(ctx.logger) })
       const producer = createBatchingProducer(kafka, endpoint, { logger: ctx.logger, instanceId: ctx.instanceId })
       return {

@@ -2,6 +2,9 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { pino, type Logger } from 'pino'
 import type { AddressInfo } from 'node:net'
 import { mkdir } from 'node:fs/promises'
+import { lookup as dnsLookup } from 'node:dns'
+import { staticLookup } from '@flowgate/kafka'
+import type { EmbeddedBroker } from '@flowgate/mqtt'
 import { startIngress } from '@flowgate/ingress'
 import { adminPlugin, openAdminState } from '@flowgate/admin'
 import { openStore } from '@flowgate/store'
@@ -49,7 +52,10 @@ export async function startGateway (opts: Partial<GatewayOptions> & { logger?: L
     const egress = startEgress({
       store,
       source: ingress,
-      factories: createFlowFactories(reader),
+      factories: createFlowFactories(reader, {
+        embeddedBroker: ingress.broker as unknown as EmbeddedBroker,
+        ...(Object.keys(options.kafkaHostAliases).length > 0 ? { lookup: staticLookup(options.kafkaHostAliases, dnsLookup) } : {})
+      }),
       logger: log.child({ component: 'egress' }),
       instanceId: Number(options.instanceId) || 0,
       metrics,

@@ -8,6 +8,8 @@ export interface GatewayOptions {
   store: string
   instanceId: string
   logLevel: string
+  /** Kafka broker names resolved to these addresses instead of DNS: `{ 'ns.servicebus.windows.net': '127.0.0.1' }`. */
+  kafkaHostAliases: Record<string, string>
 }
 
 export const gatewayDefaults: GatewayOptions = {
@@ -17,5 +19,6 @@ export const gatewayDefaults: GatewayOptions = {
   dataDir: './.flowgate',
   store: 'file',
   instanceId: '0',
-  logLevel: 'info'
+  logLevel: 'info',
+  kafkaHostAliases: {}
 }
