@@ -6,7 +6,7 @@ import { lookup as dnsLookup } from 'node:dns'
 import { staticLookup } from '@flowgate/kafka'
 import type { EmbeddedBroker } from '@flowgate/mqtt'
 import { startIngress } from '@flowgate/ingress'
-import { adminPlugin, openAdminState } from '@flowgate/admin'
+import { adminPlugin, openAdminState, createTailHub, tailObserver } from '@flowgate/admin'
 import { openStore } from '@flowgate/store'
 import { startEgress, createFlowFactories, createDataflowMetrics, type ResourceReader } from '@flowgate/egress'
 import { gatewayDefaults, type GatewayOptions } from './options.js'
@@ -49,6 +49,8 @@ export async function startGateway (opts: Partial<GatewayOptions> & { logger?: L
       }
     }
     const metrics = createDataflowMetrics()
+    // The live tail (GET /api/v1/tail): the egress reports what Kafka acknowledged, the admin API serves readers.
+    const tail = createTailHub()
     const egress = startEgress({
       store,
       source: ingress,
@@ -58,6 +60,7 @@ export async function startGateway (opts: Partial<GatewayOptions> & { logger?: L
       }),
       logger: log.child({ component: 'egress' }),
       instanceId: Number(options.instanceId) || 0,
+      observer: tailObserver(tail),
       metrics,
       embeddedMqttHosts: ['localhost', '127.0.0.1', '[::1]'].map((h) => `${h}:${ingress.mqtt.port}`)
     })
@@ -73,7 +76,7 @@ export async function startGateway (opts: Partial<GatewayOptions> & { logger?: L
     app.get('/healthz', async () => ({ status: 'ok' }))
     app.get('/readyz', async (_req, reply) => ready ? { status: 'ready' } : reply.code(503).send({ status: 'starting' }))
     app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()))
-    await app.register(adminPlugin, { store, token: admin.token, cipher: admin.cipher, logger: log.child({ component: 'admin' }) })
+    await app.register(adminPlugin, { store, token: admin.token, cipher: admin.cipher, logger: log.child({ component: 'admin' }), tail })
     await app.listen({ host: options.host, port: options.httpPort })
     await egress.ready
     ready = true
