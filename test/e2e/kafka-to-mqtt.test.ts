@@ -2,7 +2,7 @@ import t, { type Test } from 'tap'
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
+import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { connectAsync, type MqttClient, type IClientOptions } from 'mqtt'
@@ -34,6 +34,8 @@ async function mosquitto (t: Test, user: { username: string, password: string })
   const dir = mkdtempSync(join(tmpdir(), 'flowgate-mosquitto-'))
   execFileSync('mosquitto_passwd', ['-c', '-b', join(dir, 'passwd'), user.username, user.password])
   writeFileSync(join(dir, 'mosquitto.conf'), [
+    // As root mosquitto would switch to its own user, which cannot read this private directory: stay who we are.
+    `user ${userInfo().username}`,
     `listener ${port} 127.0.0.1`, 'allow_anonymous false', `password_file ${join(dir, 'passwd')}`,
     'persistence true', `persistence_location ${dir}/`, 'max_queued_messages 100000', ''
   ].join('\n'))
