@@ -14,3 +14,4 @@ export type {
   Resource, DataflowEndpoint, Dataflow, DataflowProfile, Secret, ConfigMap, KafkaSettings, MqttSettings,
   DataflowOperation, ValidationError, ValidationResult
 } from './types.js'
+export { ALLOW_COMPRESSION_ANNOTATION } from './rules.js'

@@ -48,3 +48,25 @@ export function mergeStringData (doc: Doc): void {
   for (const [k, v] of Object.entries(doc.stringData as Record<string, string>)) doc.data[k] = Buffer.from(v, 'utf8').toString('base64')
   delete doc.stringData
 }
+
+/** Lets a user send Snappy or Lz4 to an Event Hubs host anyway (a future tier, a proxy in front). */
+export const ALLOW_COMPRESSION_ANNOTATION = 'flowgate.dev/allow-unsupported-compression'
+const EVENT_HUBS_HOST = /\.servicebus\.windows\.net(:\d+)?$/i
+
+/**
+ * Azure Event Hubs accepts only gzip-compressed batches (seed: "Only GZIP compression is supported in Azure Event
+ * Hubs premium and dedicated tiers"); anything else fails every send at run time. Refused here, where the user can
+ * still fix it, unless the annotation says they know better.
+ */
+export function eventHubsCompression (resource: Record<string, any>): ValidationError[] {
+  const settings = resource.spec?.kafkaSettings
+  if (settings === undefined || !EVENT_HUBS_HOST.test(String(settings.host ?? ''))) return []
+  if (settings.compression === 'None' || settings.compression === 'Gzip') return []
+  if (resource.metadata?.annotations?.[ALLOW_COMPRESSION_ANNOTATION] === 'true') return []
+  return [{
+    path: '/spec/kafkaSettings/compression',
+    message: `Azure Event Hubs (${settings.host}) accepts only Gzip compression; ${settings.compression} batches would be refused. ` +
+      `Set the annotation ${ALLOW_COMPRESSION_ANNOTATION}: "true" to send it anyway.`,
+    allowed: ['None', 'Gzip']
+  }]
+}
