@@ -30,7 +30,8 @@ authorityKeyIdentifier = keyid:always
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = serverAuth
-subjectAltName = IP:127.0.0.1, DNS:localhost
+# *.servicebus.windows.net: tests map an Event Hubs namespace name to this broker (no DNS) and TLS still verifies the name.
+subjectAltName = IP:127.0.0.1, DNS:localhost, DNS:*.servicebus.windows.net
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
 [client]
