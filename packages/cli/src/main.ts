@@ -10,7 +10,8 @@ const commands: Record<string, () => Promise<Loaded>> = {
   apply: async () => { const m = await import('./commands/apply.js'); return { run: m.apply, usage: m.applyUsage } },
   get: async () => { const m = await import('./commands/get.js'); return { run: m.get, usage: m.getUsage } },
   delete: async () => { const m = await import('./commands/delete.js'); return { run: m.del, usage: m.deleteUsage } },
-  create: async () => { const m = await import('./commands/create.js'); return { run: m.create, usage: m.createUsage } }
+  create: async () => { const m = await import('./commands/create.js'); return { run: m.create, usage: m.createUsage } },
+  tail: async () => { const m = await import('./commands/tail.js'); return { run: (argv) => m.tail(argv), usage: m.tailUsage } }
 }
 
 async function usage (): Promise<string> {
