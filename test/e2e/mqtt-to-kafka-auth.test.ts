@@ -104,3 +104,60 @@ spec:
   t.ok(tokens.requests.some((q) => q.clientId === null), 'system-assigned identity asked the loopback token endpoint')
   t.ok(tokens.requests.some((q) => q.clientId === '00000000-0000-0000-0000-00000000c11d'), 'user-assigned identity asked with its client id')
 })
+
+t.test("the seed's Event Hubs endpoint (namespace host :9093 form, $ConnectionString, TLS) works with the name mapped to loopback", async (t) => {
+  // No DNS: the gateway resolves the Event Hubs name from its alias table; TLS still verifies that name.
+  const namespaceHost = 'flowgate-test.servicebus.windows.net'
+  const port = r.listeners.saslSsl.split(':')[1]
+  const gw = await startTestGateway(t, startGateway, { kafkaHostAliases: { [namespaceHost]: '127.0.0.1' } })
+  const topic = uniqueTopic('eventhub')
+  await createTopic(topic, 1)
+  const applied = await gw.admin.apply(`${secrets}
+---
+apiVersion: connectivity.iotoperations.azure.com/v1beta1
+kind: DataflowEndpoint
+metadata:
+  name: eventhubs
+  namespace: azure-iot-operations
+spec:
+  endpointType: Kafka
+  kafkaSettings:
+    host: ${namespaceHost}:${port}
+    authentication:
+      method: Sasl
+      saslSettings:
+        saslType: Plain
+        secretRef: cs-secret
+    tls:
+      mode: Enabled
+      trustedCaCertificateConfigMapRef: client-ca-configmap
+    consumerGroupId: mqConnector
+    compression: Gzip
+---
+apiVersion: connectivity.iotoperations.azure.com/v1beta1
+kind: Dataflow
+metadata: { name: to-eventhubs, namespace: azure-iot-operations }
+spec:
+  profileRef: default
+  operations:
+    - operationType: Source
+      sourceSettings: { endpointRef: default, dataSources: [ 'plant/#' ] }
+    - operationType: Destination
+      destinationSettings: { endpointRef: eventhubs, dataDestination: ${topic} }`)
+  t.equal(applied.status, 200, applied.status === 200 ? 'applied' : JSON.stringify(applied.body).slice(0, 2000))
+  await eventually(async () => (await gw.admin.get('/api/v1/namespaces/azure-iot-operations/dataflows/to-eventhubs')).body.status?.conditions?.[0]?.status === 'True' ? true : undefined)
+  const device = await connectAsync(`mqtt://127.0.0.1:${gw.mqtt.port}`, { protocolVersion: 5 })
+  t.teardown(() => device.endAsync())
+  await device.publishAsync('plant/line1', 'to the event hub', { qos: 1 })
+  const [record] = await readRecords(topic, 1)
+  t.equal(record?.value?.toString(), 'to the event hub')
+
+  const snappy = await gw.admin.apply(`apiVersion: connectivity.iotoperations.azure.com/v1beta1
+kind: DataflowEndpoint
+metadata: { name: eventhubs-snappy, namespace: azure-iot-operations }
+spec:
+  endpointType: Kafka
+  kafkaSettings: { host: '${namespaceHost}:${port}', compression: Snappy }`)
+  t.equal(snappy.status, 400, 'Snappy toward an Event Hubs host is refused')
+  t.match(JSON.stringify(snappy.body), /accepts only Gzip/)
+})
