@@ -1,5 +1,6 @@
 import type { Store } from './types.js'
 import { openFileStore } from './file-store.js'
+import { createPostgresStore } from './postgres-store.js'
 import { FG_ERR_STORE_UNSUPPORTED } from './errors.js'
 
 export interface OpenStoreOptions {
@@ -12,8 +13,6 @@ export interface OpenStoreOptions {
 export async function openStore ({ store = 'file', dataDir }: OpenStoreOptions): Promise<Store> {
   if (store === 'file' || store === '') return await openFileStore(dataDir)
   if (/^postgres(ql)?:\/\//i.test(store)) {
-    // Loaded on demand: the embedded default never pays for the pg driver.
-    const { createPostgresStore } = await import('./postgres-store.js')
     return await createPostgresStore(store)
   }
   throw FG_ERR_STORE_UNSUPPORTED(store)
