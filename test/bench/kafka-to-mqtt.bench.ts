@@ -1,0 +1,170 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Kafka, logLevel, type Producer } from 'kafkajs'
+import { connectAsync, type MqttClient } from 'mqtt'
+import { pino } from 'pino'
+import { startGateway } from '@flowgate/gateway'
+import { rig, createTopic, uniqueTopic, kafkaConfig, type RigInfo } from '@flowgate/testkit'
+import type { Bench, Measurement } from './lib/types.js'
+
+const RECORDS = 100_000
+const RECORD_SIZE = 256
+const PACED_RATE = 2_000
+const PACED_SECONDS = 5
+const PARTITIONS = 4
+
+async function produceBacklog (producer: Producer, topic: string, count: number): Promise<void> {
+  const value = Buffer.alloc(RECORD_SIZE, 'x')
+  const batch = Array.from({ length: 1000 }, (_, i) => ({ key: `k${i % 16}`, value }))
+  for (let i = 0; i < count; i += batch.length) await producer.send({ topic, acks: -1, messages: batch })
+}
+
+/** Records carrying their send time, at a steady rate: end-to-end latency without a backlog. */
+async function producePaced (producer: Producer, topic: string): Promise<void> {
+  const perTick = PACED_RATE / 100
+  for (let tick = 0; tick < PACED_SECONDS * 100; tick++) {
+    const started = Date.now()
+    const sentAt = Buffer.alloc(RECORD_SIZE, 'x')
+    sentAt.write(String(started).padStart(16, '0'))
+    await producer.send({ topic, acks: 1, messages: Array.from({ length: perTick }, () => ({ value: sentAt })) })
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, 10 - (Date.now() - started))))
+  }
+}
+
+const p99 = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length * 0.99)] ?? NaN }
+const sentAtOf = (value: Buffer): number => Number(value.subarray(0, 16).toString())
+
+/** Starts the group at offset 0 of every partition (a new group would start at the end). */
+async function groupFromStart (r: RigInfo, groupId: string, topic: string): Promise<void> {
+  const admin = new Kafka({ ...kafkaConfig(r, 'plaintext', 'bench-admin'), logLevel: logLevel.NOTHING }).admin()
+  await admin.connect()
+  await admin.setOffsets({ groupId, topic, partitions: Array.from({ length: PARTITIONS }, (_, partition) => ({ partition, offset: '0' })) })
+  await admin.disconnect()
+}
+
+/** kafkajs consumer alone: the ceiling a Kafka → MQTT flow lives under. */
+async function kafkajsAlone (r: RigInfo, producer: Producer, log: (line: string) => void): Promise<Measurement> {
+  const topic = uniqueTopic('bench-k2m-ceiling')
+  await createTopic(topic, PARTITIONS)
+  await produceBacklog(producer, topic, RECORDS)
+  const consumer = new Kafka({ ...kafkaConfig(r, 'plaintext', 'bench-consumer'), logLevel: logLevel.NOTHING }).consumer({ groupId: uniqueTopic('bench-ceiling') })
+  await consumer.connect()
+  await consumer.subscribe({ topic, fromBeginning: true })
+  let count = 0
+  let first = 0
+  let last = 0
+  const latencies: number[] = []
+  let paced = false
+  const done = new Promise<void>((resolve) => {
+    void consumer.run({
+      partitionsConsumedConcurrently: PARTITIONS,
+      eachBatch: async ({ batch }) => {
+        const now = performance.now()
+        for (const m of batch.messages) {
+          if (paced) { latencies.push(Date.now() - sentAtOf(m.value!)); if (latencies.length >= PACED_RATE * PACED_SECONDS) resolve(); continue }
+          if (count++ === 0) first = now
+        }
+        last = performance.now()
+        if (!paced && count >= RECORDS) { paced = true; resolve() }
+      }
+    })
+  })
+  log(`kafkajs consumer alone: ${RECORDS} records backlog…`)
+  await done
+  const rate = (RECORDS - 1) / ((last - first) / 1000)
+  const pacedDone = new Promise<void>((resolve) => { const timer = setInterval(() => { if (latencies.length >= PACED_RATE * PACED_SECONDS) { clearInterval(timer); resolve() } }, 50) })
+  log(`kafkajs consumer alone: paced ${PACED_RATE} msg/s for ${PACED_SECONDS} s…`)
+  await producePaced(producer, topic)
+  await pacedDone
+  await consumer.disconnect()
+  return { label: 'kafkajs 2.2.4 consumer alone (eachBatch)', messagesPerSecond: rate, p99Ms: p99(latencies) }
+}
+
+async function throughGateway (r: RigInfo, producer: Producer, log: (line: string) => void): Promise<{ m: Measurement, notes: string[] }> {
+  const topic = uniqueTopic('bench-k2m')
+  await createTopic(topic, PARTITIONS)
+  await produceBacklog(producer, topic, RECORDS)
+  const group = uniqueTopic('bench-k2m-group')
+  await groupFromStart(r, group, topic)
+  const dataDir = mkdtempSync(join(tmpdir(), 'flowgate-bench-'))
+  const gw = await startGateway({ httpPort: 0, mqttPort: 0, dataDir, logger: pino({ level: 'silent' }) })
+  const sub: MqttClient = await connectAsync(`mqtt://127.0.0.1:${gw.mqtt.port}`, { protocolVersion: 5 })
+  await sub.subscribeAsync('bench/#', { qos: 1 })
+  let count = 0
+  let first = 0
+  let last = 0
+  let paced = false
+  const latencies: number[] = []
+  let resolveBacklog: () => void = () => {}
+  const backlog = new Promise<void>((resolve) => { resolveBacklog = resolve })
+  sub.on('message', (_topic, payload) => {
+    if (paced) { latencies.push(Date.now() - sentAtOf(payload)); return }
+    const now = performance.now()
+    if (count++ === 0) first = now
+    last = now
+    if (count >= RECORDS) { paced = true; resolveBacklog() }
+  })
+  const yaml = `
+apiVersion: connectivity.iotoperations.azure.com/v1beta1
+kind: DataflowEndpoint
+metadata: { name: kafka, namespace: default }
+spec:
+  endpointType: Kafka
+  kafkaSettings:
+    host: ${r.listeners.plaintext}
+    authentication: { method: Anonymous, anonymousSettings: {} }
+    tls: { mode: Disabled }
+    consumerGroupId: ${group}
+---
+apiVersion: connectivity.iotoperations.azure.com/v1beta1
+kind: Dataflow
+metadata: { name: bench, namespace: default }
+spec:
+  profileRef: default
+  operations:
+    - operationType: Source
+      sourceSettings: { endpointRef: kafka, dataSources: [${topic}] }
+    - operationType: Destination
+      destinationSettings: { endpointRef: default, dataDestination: 'bench/\${inputTopic}' }
+`
+  log(`gateway flow → MQTT subscriber: ${RECORDS} records backlog…`)
+  const res = await fetch(`http://${gw.http.host}:${gw.http.port}/api/v1/apply`, { method: 'POST', headers: { authorization: `Bearer ${gw.token}`, 'content-type': 'application/yaml' }, body: yaml })
+  if (res.status !== 200) throw new Error(`apply: ${res.status} ${await res.text()}`)
+  await backlog
+  const rate = (RECORDS - 1) / ((last - first) / 1000)
+  log(`gateway flow → MQTT subscriber: paced ${PACED_RATE} msg/s for ${PACED_SECONDS} s…`)
+  await producePaced(producer, topic)
+  const until = Date.now() + 30_000
+  while (latencies.length < PACED_RATE * PACED_SECONDS && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50))
+  const rssMb = process.memoryUsage().rss / 2 ** 20
+  await sub.endAsync(true)
+  await gw.close()
+  rmSync(dataDir, { recursive: true, force: true })
+  return {
+    m: { label: 'Kafka → gateway flow → mqtt.js subscriber (QoS 1)', messagesPerSecond: rate, p99Ms: p99(latencies), rssMb },
+    notes: [`paced phase: ${latencies.length}/${PACED_RATE * PACED_SECONDS} messages arrived; p99 is Kafka send → MQTT arrival at ${PACED_RATE} msg/s`]
+  }
+}
+
+/** Kafka → flow → MQTT subscriber against a kafkajs consumer alone reading the same backlog (the ceiling). */
+export const kafkaToMqttBench: Bench = {
+  name: 'kafka-to-mqtt',
+  description: `${RECORDS} × ${RECORD_SIZE}-byte records, ${PARTITIONS} partitions, PLAINTEXT: gateway Kafka → MQTT flow (embedded broker, QoS 1) vs kafkajs consumer alone`,
+  async run (log) {
+    const r = await rig()
+    const producer = new Kafka({ ...kafkaConfig(r, 'plaintext', 'bench-producer'), logLevel: logLevel.NOTHING }).producer()
+    await producer.connect()
+    try {
+      const baseline = await kafkajsAlone(r, producer, log)
+      const { m, notes } = await throughGateway(r, producer, log)
+      return {
+        baseline,
+        candidates: [m],
+        notes: [...notes, 'backlog rate: first to last record read (baseline) or received by the subscriber (flow); RSS is the whole process (gateway, producer, subscriber)']
+      }
+    } finally {
+      await producer.disconnect()
+    }
+  }
+}
