@@ -3,8 +3,9 @@
 import { machineLine, formatResult } from './lib/report.js'
 import type { Bench } from './lib/types.js'
 import { producerBench } from './producer.bench.js'
+import { mqttToKafkaBench } from './mqtt-to-kafka.bench.js'
 
-const benches: Bench[] = [producerBench]
+const benches: Bench[] = [producerBench, mqttToKafkaBench]
 
 const wanted = process.argv.slice(2)
 const unknown = wanted.filter((w) => !benches.some((b) => b.name === w))
