@@ -1,0 +1,37 @@
+// The admin REST API (DESIGN §3) from the browser. The token lives in sessionStorage: gone when the tab closes.
+const KEY = 'flowgate.token'
+
+export const session = {
+  get token () { return sessionStorage.getItem(KEY) ?? '' },
+  set token (value) { if (value) sessionStorage.setItem(KEY, value); else sessionStorage.removeItem(KEY) }
+}
+
+/** An answer that is not 2xx: status plus the API's body ({code, message, errors: [{path, message, allowed}]}). */
+export class ApiError extends Error {
+  constructor (status, body) {
+    super(body?.message ?? `HTTP ${status}`)
+    this.status = status
+    this.body = body ?? {}
+  }
+}
+
+export async function api (method, path, body) {
+  const res = await fetch(path, {
+    method,
+    headers: {
+      accept: 'application/json',
+      authorization: `Bearer ${session.token}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {})
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {})
+  })
+  const text = await res.text()
+  let parsed
+  try { parsed = text === '' ? undefined : JSON.parse(text) } catch { parsed = { message: text } }
+  if (!res.ok) throw new ApiError(res.status, parsed)
+  return parsed
+}
+
+export const API_VERSION = 'connectivity.iotoperations.azure.com/v1beta1'
+export const enc = encodeURIComponent
+export const resourcePath = (plural, namespace, name) => `/api/v1/namespaces/${enc(namespace)}/${plural}/${enc(name)}`
