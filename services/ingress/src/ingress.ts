@@ -7,6 +7,7 @@ import { isLoopbackHost } from './loopback.js'
 import { interceptorHooks, type PublishInterceptor } from './interceptor.js'
 import { permits, type DevicePermissions } from './device-auth.js'
 import { tcpListener, tlsListener, wsListener, type Listener } from './listeners.js'
+import { createSharedSubscriptions, type SharedSubscriptions } from './shared-subscriptions.js'
 
 export interface Ingress {
   readonly broker: Aedes
@@ -15,6 +16,8 @@ export interface Ingress {
   /** The plain MQTT listener's address. */
   readonly mqtt: { host: string, port: number }
   readonly listeners: ReadonlyArray<Omit<Listener, 'close'>>
+  /** MQTT 5 shared subscriptions (`$share/{group}/{filter}`): how several egress instances split a dataflow. */
+  readonly shared: SharedSubscriptions
   close: () => Promise<void>
 }
 
@@ -35,7 +38,8 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
     if (p && !permits(p, 'publish', packet.topic)) return callback(new Error(`not authorized to publish to ${packet.topic}`))
     callback(null)
   }
-  const hooks: AedesOptions = { ...interceptorHooks(() => interceptor, authorizePublish) }
+  const shared = createSharedSubscriptions()
+  const hooks: AedesOptions = { ...interceptorHooks(() => interceptor, authorizePublish), sharedSubscriptions: shared.handler }
   if (auth) {
     hooks.authenticate = (client, username, password, done) => {
       const cert = (client.conn as Partial<TLSSocket>).getPeerCertificate?.()
@@ -62,6 +66,7 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
   }
 
   const broker = await Aedes.createBroker(hooks)
+  shared.attach(broker)
   broker.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'))
   broker.on('connectionError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'mqtt connection error'))
 
@@ -83,6 +88,7 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
     setInterceptor (next) { interceptor = next },
     mqtt: { host: tcp.host, port: tcp.port },
     listeners: listeners.map(({ kind, host, port }) => ({ kind, host, port })),
+    shared,
     async close () {
       // Stop accepting, then let aedes end its clients so they see a clean disconnect.
       const closing = closeListeners()

@@ -1,0 +1,193 @@
+import type { Aedes, Client, PublishPacket, SharedSubscriptionsHandler, Subscription } from 'aedes'
+import { topicFilterProblem } from '@flowgate/mqtt'
+
+/**
+ * MQTT 5 Shared Subscriptions (§4.8.2) for the embedded broker, through the patched aedes `sharedSubscriptions`
+ * option (patches/aedes@2.0.0-beta.1.patch): `$share/{group}/{filter}` makes the client a member of `group`; each
+ * message matching `filter` goes to ONE connected member, round-robin. This is what lets several egress instances
+ * split a dataflow's messages between them.
+ *
+ * QoS: granted at most 1. A QoS 1 delivery stays "in flight" until the member's PUBACK; if the member leaves first
+ * (disconnects, unsubscribes) the message goes to another member — at-least-once, as the spec recommends
+ * (§4.8.2: "SHOULD send the Application Message to another Client"). Shared deliveries are not stored in the
+ * member's session, so a member that comes back does not get it a second time.
+ *
+ * While a group has no connected member, messages wait in the group (bounded; QoS 0 is not kept): an egress that
+ * restarts finds them there. Groups live in this process's memory (the ingress is one process).
+ */
+export interface SharedSubscriptionOptions {
+  /** Messages a group holds while no member is connected; past it the oldest is dropped (and counted). */
+  maxQueued: number
+}
+
+export const sharedSubscriptionDefaults: SharedSubscriptionOptions = { maxQueued: 100_000 }
+
+const SHARE_PREFIX = '$share/'
+const TOPIC_FILTER_INVALID = 0x8f
+const UNSPECIFIED_ERROR = 0x80
+
+/** aedes' persistence as far as shared deliveries use it (its types do not expose it on the broker). */
+interface SessionStore {
+  outgoingEnqueue: (sub: { clientId: string }, packet: unknown) => Promise<void>
+  outgoingClearMessageId: (client: Client, packet: { messageId: number }) => Promise<unknown>
+}
+const sessionsOf = (broker: Aedes): SessionStore => (broker as unknown as { persistence: SessionStore }).persistence
+
+interface Member {
+  client: Client
+  qos: 0 | 1
+  /** QoS 1 messages written to this member and not yet acknowledged, by packet identifier. */
+  inflight: Map<number, PublishPacket>
+}
+
+interface Group {
+  key: string
+  name: string
+  filter: string
+  members: Member[]
+  /** Round-robin cursor into `members`. */
+  next: number
+  queued: PublishPacket[]
+  listener: (packet: PublishPacket, cb: () => void) => void
+}
+
+export interface SharedSubscriptions {
+  readonly handler: SharedSubscriptionsHandler
+  /** Attaches the PUBACK observer; call once the broker exists. */
+  attach: (broker: Aedes) => void
+  /** Members per group (`group/filter` → client ids), for tests and metrics. */
+  groups: () => Record<string, string[]>
+  /** Messages dropped because a group without members was full. */
+  readonly dropped: number
+}
+
+/** `$share/{ShareName}/{filter}` → its parts, or undefined when malformed (§4.8.2: no wildcards in ShareName, a filter after it). */
+export function parseSharedTopic (topic: string): { group: string, filter: string } | undefined {
+  if (!topic.startsWith(SHARE_PREFIX)) return undefined
+  const rest = topic.slice(SHARE_PREFIX.length)
+  const slash = rest.indexOf('/')
+  if (slash <= 0) return undefined
+  const group = rest.slice(0, slash)
+  const filter = rest.slice(slash + 1)
+  if (/[+#]/.test(group) || filter === '' || topicFilterProblem(filter) !== undefined) return undefined
+  return { group, filter }
+}
+
+export function createSharedSubscriptions (opts: Partial<SharedSubscriptionOptions> = {}): SharedSubscriptions {
+  const options = { ...sharedSubscriptionDefaults, ...opts }
+  const groups = new Map<string, Group>()
+  let dropped = 0
+  let broker: Aedes | undefined
+
+  function nextMember (group: Group): Member | undefined {
+    for (let i = 0; i < group.members.length; i++) {
+      const member = group.members[group.next++ % group.members.length]!
+      if (!member.client.closed) return member
+    }
+    return undefined
+  }
+
+  function deliver (group: Group, packet: PublishPacket): void {
+    const member = nextMember(group)
+    if (member === undefined) {
+      if (packet.qos === 0) return
+      group.queued.push(packet)
+      if (group.queued.length > options.maxQueued) { group.queued.shift(); dropped++ }
+      return
+    }
+    const qos = Math.min(packet.qos, member.qos) as 0 | 1
+    // A fresh broker counter: aedes' per-client dedupe (by counter) would drop a redelivered, older message, and the
+    // session store finds the delivery by it.
+    const b = broker as Aedes & { counter: number, id: string }
+    const out = { ...packet, qos, dup: false, brokerId: b.id, brokerCounter: ++b.counter } as PublishPacket
+    const internal = member.client as unknown as Client & { _nextId: number, deliverQoS: (p: unknown, cb: () => void) => void, deliver0: (p: unknown, cb: () => void) => void }
+    if (qos === 0) return internal.deliver0(out, noop)
+    // The client's own packet-identifier allocator, so shared and ordinary deliveries never collide.
+    out.messageId = internal._nextId
+    internal._nextId = internal._nextId >= 65535 ? 1 : internal._nextId + 1
+    member.inflight.set(out.messageId, packet)
+    if (member.client.clean) return internal.deliverQoS(out, noop)
+    // A persistent session keeps its in-flight messages (aedes updates them as it writes); `leave` takes them back.
+    sessionsOf(b).outgoingEnqueue({ clientId: member.client.id }, out)
+      .then(() => internal.deliverQoS(out, noop), () => internal.deliverQoS(out, noop))
+  }
+
+  function groupFor (name: string, filter: string): Group {
+    const key = `${name}/${filter}`
+    let group = groups.get(key)
+    if (group !== undefined) return group
+    const g: Group = {
+      key,
+      name,
+      filter,
+      members: [],
+      next: 0,
+      queued: [],
+      listener (packet, cb) {
+        // §4.7.2: a filter starting with a wildcard does not match topics beginning with `$`.
+        if (!(packet.topic.startsWith('$') && /^[+#]/.test(filter))) deliver(g, packet)
+        cb()
+      }
+    }
+    groups.set(key, g)
+    broker!.subscribe(filter, g.listener as never, noop)
+    group = g
+    return group
+  }
+
+  function leave (client: Client, topic: string): void {
+    const parsed = parseSharedTopic(topic)
+    if (parsed === undefined) return
+    const group = groups.get(`${parsed.group}/${parsed.filter}`)
+    if (group === undefined) return
+    const index = group.members.findIndex((m) => m.client === client)
+    if (index < 0) return
+    const [member] = group.members.splice(index, 1)
+    if (group.next > index) group.next--
+    // Unacknowledged deliveries go to another member, in their original order (at-least-once).
+    const again = [...member!.inflight.values()]
+    if (!client.clean) {
+      // Taken back from the member's session, so it does not get them again when it returns.
+      for (const messageId of member!.inflight.keys()) void sessionsOf(broker!).outgoingClearMessageId(client, { messageId }).catch(noop)
+    }
+    member!.inflight.clear()
+    for (const packet of again) deliver(group, packet)
+  }
+
+  const handler: SharedSubscriptionsHandler = {
+    subscribe (client: Client, subscription: Subscription, callback) {
+      const parsed = parseSharedTopic(subscription.topic)
+      if (parsed === undefined) return callback(null, client.version === 5 ? TOPIC_FILTER_INVALID : UNSPECIFIED_ERROR)
+      const group = groupFor(parsed.group, parsed.filter)
+      const qos = Math.min(subscription.qos ?? 0, 1) as 0 | 1
+      const existing = group.members.find((m) => m.client === client)
+      if (existing) existing.qos = qos
+      else group.members.push({ client, qos, inflight: new Map() })
+      callback(null, qos)
+      // A member arrived: what waited for one goes out now (after the SUBACK).
+      if (group.queued.length > 0) setImmediate(() => { for (const p of group.queued.splice(0)) deliver(group, p) })
+    },
+    unsubscribe (client: Client, topic: string, callback) {
+      leave(client, topic)
+      callback()
+    }
+  }
+
+  return {
+    handler,
+    attach (b) {
+      broker = b
+      b.on('ack', (_orig, client, ack) => {
+        const id = ack?.messageId
+        if (id === undefined) return
+        for (const group of groups.values()) {
+          for (const m of group.members) if (m.client === client && m.inflight.delete(id)) return
+        }
+      })
+    },
+    groups: () => Object.fromEntries([...groups.values()].map((g) => [g.key, g.members.map((m) => m.client.id)])),
+    get dropped () { return dropped }
+  }
+}
+
+function noop (): void {}
