@@ -11,16 +11,26 @@ import { MqttEndpointError } from './errors.js'
 import type { MqttPublisher, OutboundPublish } from './types.js'
 
 /** The slice of aedes used here. */
+export interface EmbeddedPacket {
+  cmd: 'publish'
+  topic: string
+  payload: Buffer
+  qos: 0 | 1 | 2
+  retain: boolean
+  dup: boolean
+  properties?: {
+    payloadFormatIndicator?: boolean
+    messageExpiryInterval?: number
+    contentType?: string
+    responseTopic?: string
+    correlationData?: Buffer
+    userProperties?: Record<string, string | string[]>
+  }
+}
+
+/** The slice of aedes used here (an `Aedes` instance fits). */
 export interface EmbeddedBroker {
-  publish: (packet: {
-    cmd: 'publish'
-    topic: string
-    payload: Buffer
-    qos: 0 | 1 | 2
-    retain: boolean
-    dup: boolean
-    properties?: Record<string, unknown>
-  }, callback: (err?: Error | null) => void) => void
+  publish (packet: EmbeddedPacket, callback: (err?: Error) => void): void
   readonly closed?: boolean
 }
 
@@ -33,7 +43,7 @@ export function embeddedPublisher (broker: EmbeddedBroker, opts: { maxInflight?:
       if (closed) return Promise.reject(new MqttEndpointError('FG_ERR_MQTT_CLOSED', 'publisher closed'))
       if (broker.closed === true) return Promise.reject(new MqttEndpointError('FG_ERR_MQTT_UNAVAILABLE', 'the embedded broker is closed'))
       const p = message.properties
-      const properties: Record<string, unknown> = {}
+      const properties: NonNullable<EmbeddedPacket['properties']> = {}
       if (p) {
         if (p.payloadFormatIndicator !== undefined) properties.payloadFormatIndicator = p.payloadFormatIndicator
         if (p.messageExpiryInterval !== undefined) properties.messageExpiryInterval = p.messageExpiryInterval

@@ -4,5 +4,5 @@ export { MqttEndpointError, mqttConfigError, pubackError, type MqttErrorCode } f
 export { mqttDefaults } from './options.js'
 export { mqttClientOptions, parseHostPort, type ClientOptionsContext, type MqttClientSetup } from './client-options.js'
 export { connectExternalPublisher, type ExternalPublisher, type ExternalPublisherOptions } from './external-client.js'
-export { embeddedPublisher, type EmbeddedBroker } from './embedded-publisher.js'
+export { embeddedPublisher, type EmbeddedBroker, type EmbeddedPacket } from './embedded-publisher.js'
 export { Inflight } from './inflight.js'
