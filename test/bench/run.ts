@@ -4,8 +4,9 @@ import { machineLine, formatResult } from './lib/report.js'
 import type { Bench } from './lib/types.js'
 import { producerBench } from './producer.bench.js'
 import { mqttToKafkaBench } from './mqtt-to-kafka.bench.js'
+import { kafkaToMqttBench } from './kafka-to-mqtt.bench.js'
 
-const benches: Bench[] = [producerBench, mqttToKafkaBench]
+const benches: Bench[] = [producerBench, mqttToKafkaBench, kafkaToMqttBench]
 
 const wanted = process.argv.slice(2)
 const unknown = wanted.filter((w) => !benches.some((b) => b.name === w))

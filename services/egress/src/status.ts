@@ -25,6 +25,9 @@ export function reasonOf (code: string | undefined): string {
     case 'FG_ERR_KAFKA_UNREACHABLE': return 'BrokerUnreachable'
     case 'FG_ERR_KAFKA_TOPIC_MISSING': return 'TopicMissing'
     case 'FG_ERR_KAFKA_NOT_AUTHORIZED': return 'NotAuthorized'
+    case 'FG_ERR_MQTT_UNAVAILABLE':
+    case 'FG_ERR_MQTT_TIMEOUT': return 'DestinationUnavailable'
+    case 'FG_ERR_TRANSLATOR_UNAVAILABLE': return 'TranslatorUnavailable'
     default: return code ?? 'Unknown'
   }
 }
