@@ -1,6 +1,6 @@
 export { startEgress, type EgressRuntime, type FlowFactories, type PublishSource, type RuntimeObserver, type KafkaSourceFlow, type KafkaSourceObserver, type MqttNetworkSource } from './runtime.js'
 export type { ResolvedDataflow, EndpointRef } from './resolve.js'
-export { createFlowFactories, resolveSecrets, type ResourceReader } from './wiring.js'
+export { createFlowFactories, resolveSecrets, type ResourceReader, type FlowFactoryOptions } from './wiring.js'
 export { MqttToKafkaFlow, type PublishOutcome, type FlowObserver } from './mqtt-to-kafka-flow.js'
 export { createDataflowMetrics, type DataflowMetrics } from './metrics.js'
 export { egressDefaults, type EgressOptions } from './options.js'
@@ -8,3 +8,5 @@ export type { InboundMqttMessage, OutboundRecord, KafkaDestination } from './por
 export { startKafkaToMqttFlow, kafkaToMqttDefaults, type KafkaToMqttFlow, type KafkaToMqttFlowSettings, type KafkaToMqttFlowOptions } from './kafka-to-mqtt-flow.js'
 export { createKafkaToMqttFlow, consumerGroupOf, type KafkaSourceFactoryOptions } from './kafka-source-factory.js'
 export { openMqttDestination, resolveMqttSecrets, publishFlags } from './mqtt-destination.js'
+export { createMqttNetworkSource, mqttNetworkSourceDefaults, shareGroupOf, subscriptionFilters, type MqttNetworkSourceOptions } from './mqtt-network-source.js'
+export { createRemoteTranslator, remoteTranslatorDefaults, RemoteTranslatorError, type RemoteTranslator, type RemoteTranslatorOptions, type RemoteTranslateTarget } from './remote-translator.js'

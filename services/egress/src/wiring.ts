@@ -6,6 +6,8 @@ import { translateMqttMessage, userPropertiesFrom, type MqttProperties, type Tra
 import type { EmbeddedBroker } from '@flowgate/mqtt'
 import type { FlowFactories } from './runtime.js'
 import { createKafkaToMqttFlow } from './kafka-source-factory.js'
+import { createMqttNetworkSource, type MqttNetworkSourceOptions } from './mqtt-network-source.js'
+import type { RemoteTranslator } from './remote-translator.js'
 import type { ResolvedDataflow, EndpointRef } from './resolve.js'
 import type { InboundMqttMessage, KafkaDestination, TranslateToKafka } from './ports.js'
 
@@ -55,12 +57,17 @@ export interface FlowFactoryOptions {
   embeddedBroker?: EmbeddedBroker
   /** Resolves Kafka broker names instead of DNS (`--kafka-host-alias name=address`). */
   lookup?: LookupFunction
+  /** MQTT sources that are not in process (external brokers; the ingress in the split deployment) through mqtt.js. */
+  mqttSource?: Partial<MqttNetworkSourceOptions>
+  /** Translate through the translator service (the split deployment) instead of in process. */
+  remoteTranslator?: RemoteTranslator
 }
 
 export function createFlowFactories (reader: ResourceReader, extra: FlowFactoryOptions = {}): FlowFactories {
   registerCodecs()
   return {
     kafkaToMqttFlow: (dataflow, ctx) => createKafkaToMqttFlow(dataflow, ctx, { reader, ...extra }),
+    ...(extra.mqttSource !== undefined ? { mqttSource: createMqttNetworkSource(extra.mqttSource) } : {}),
     async kafkaDestination (dataflow: ResolvedDataflow, ctx: { instanceId: number, logger: Logger }): Promise<KafkaDestination> {
       const endpoint = kafkaEndpointOf(dataflow.destination)
       const secrets = await resolveSecrets(endpoint, reader)
@@ -83,6 +90,9 @@ export function createFlowFactories (reader: ResourceReader, extra: FlowFactoryO
     },
     mqttToKafkaTranslator (dataflow: ResolvedDataflow, ctx: { instanceId: number }): TranslateToKafka {
       const settings = dataflow.destination.spec.kafkaSettings as TranslateSettings
+      if (extra.remoteTranslator !== undefined) {
+        return extra.remoteTranslator.forDataflow({ endpoint: dataflow.destination.spec.kafkaSettings ?? {}, instanceId: ctx.instanceId, dataflow: dataflow.name, destinationTopic: dataflow.destination.dataDestination, targetName: dataflow.destination.name })
+      }
       return (message: InboundMqttMessage, now: number) => {
         const result = translateMqttMessage({
           topic: message.topic,

@@ -1,0 +1,196 @@
+import { connect, type IClientOptions, type MqttClient, type Packet } from 'mqtt'
+import type { Logger } from 'pino'
+import type { FlowFactories, MqttNetworkSource } from './runtime.js'
+import type { ResolvedDataflow } from './resolve.js'
+import type { InboundMqttMessage } from './ports.js'
+import type { PublishOutcome } from './mqtt-to-kafka-flow.js'
+import { backoffDelay } from './backoff.js'
+
+/**
+ * `FlowFactories.mqttSource` over the network with mqtt.js v5: an external broker, or the ingress in the split
+ * deployment. The PUBACK for a QoS 1 message leaves only when `accept()`'s outcome settled (Kafka acknowledged, or
+ * the message was dropped for good), in arrival order [MQTT-4.6.0-2] — so what the broker saw acknowledged is in
+ * Kafka, and anything else is sent again (to this instance after a reconnect, or to another member of the share
+ * group). A session that outlives the connection (`clean: false` + Session Expiry) keeps queued messages across an
+ * egress restart.
+ */
+export interface MqttNetworkSourceOptions {
+  /** `mqtt://host:port` that replaces the endpoint's host (the split deployment's `--mqtt`); else the endpoint's `host`. */
+  url?: string
+  /** Subscribe as `$share/flowgate-<namespace>-<dataflow>/<filter>` even with one instance (`--shared`). */
+  shared: boolean
+  /** Session Expiry Interval (s): how long the broker keeps this instance's session and queue while it is away. */
+  sessionExpirySeconds: number
+  keepAliveSeconds: number
+  reconnectMinMs: number
+  reconnectMaxMs: number
+  /** Grace period on close for outcomes in flight, so their PUBACKs still leave. */
+  drainMs: number
+  /** Client id stem; the instance id and dataflow are appended (one session per instance and dataflow). */
+  clientIdPrefix: string
+}
+
+export const mqttNetworkSourceDefaults: MqttNetworkSourceOptions = {
+  shared: false,
+  sessionExpirySeconds: 3600,
+  keepAliveSeconds: 30,
+  reconnectMinMs: 250,
+  reconnectMaxMs: 10_000,
+  drainMs: 5_000,
+  clientIdPrefix: 'flowgate-egress'
+}
+
+/** The PUBACK outcomes that mean "don't acknowledge": the broker must send the message again. */
+const NOT_MINE = /^dataflow-stopped/
+
+interface HeldAck { messageId: number, settled: boolean, outcome: PublishOutcome, generation: number, send?: () => void }
+
+/** The share group of a dataflow: every instance of it is one member, so each message reaches one instance. */
+export function shareGroupOf (dataflow: { namespace: string, name: string }): string {
+  return `flowgate-${dataflow.namespace}-${dataflow.name}`.replace(/[+#/]/g, '_')
+}
+
+export function subscriptionFilters (dataflow: ResolvedDataflow, shared: boolean): string[] {
+  const group = shareGroupOf(dataflow)
+  return dataflow.source.dataSources.map((f) => shared && !f.startsWith('$share/') ? `$share/${group}/${f}` : f)
+}
+
+function brokerUrl (dataflow: ResolvedDataflow, override: string | undefined): string {
+  if (override !== undefined) return override
+  const settings = dataflow.source.spec.mqttSettings as { host?: string, tls?: { mode?: string } } | undefined
+  const host = settings?.host ?? 'localhost:1883'
+  return `${settings?.tls?.mode === 'Enabled' ? 'mqtts' : 'mqtt'}://${host}`
+}
+
+export function createMqttNetworkSource (opts: Partial<MqttNetworkSourceOptions> = {}): NonNullable<FlowFactories['mqttSource']> {
+  const options = { ...mqttNetworkSourceDefaults, ...opts }
+  return async (dataflow, ctx) => {
+    const log: Logger = ctx.logger
+    const shared = options.shared || dataflow.instanceCount > 1
+    const filters = subscriptionFilters(dataflow, shared)
+    const settings = dataflow.source.spec.mqttSettings as { keepAliveSeconds?: number, sessionExpirySeconds?: number, maxInflightMessages?: number } | undefined
+    const clientId = `${options.clientIdPrefix}-${ctx.instanceId}-${dataflow.namespace}-${dataflow.name}`.slice(0, 200)
+    const url = brokerUrl(dataflow, options.url)
+    const held: HeldAck[] = []
+    let generation = 0
+    let attempt = 0
+    let closing = false
+
+    const mqttOptions: IClientOptions = {
+      protocolVersion: 5,
+      clientId,
+      clean: false,
+      keepalive: settings?.keepAliveSeconds ?? options.keepAliveSeconds,
+      reconnectPeriod: options.reconnectMinMs,
+      connectTimeout: 10_000,
+      // Subscribed on every connect below.
+      resubscribe: false,
+      properties: {
+        sessionExpiryInterval: settings?.sessionExpirySeconds ?? options.sessionExpirySeconds,
+        ...(settings?.maxInflightMessages !== undefined ? { receiveMaximum: settings.maxInflightMessages } : {})
+      },
+      customHandleAcks (topic, payload, packet, done) {
+        // While closing, the message is not taken: no callback means mqtt.js reads no further and the broker keeps it.
+        if (closing) return
+        const message: InboundMqttMessage = {
+          topic,
+          payload,
+          qos: packet.qos,
+          retain: packet.retain ?? false,
+          ...(packet.properties !== undefined ? { properties: packet.properties as Record<string, unknown> } : {}),
+          receivedAt: Date.now()
+        }
+        const outcome = ctx.accept(message)
+        if (packet.qos === 0 || packet.messageId === undefined) { done(0); return }
+        const entry: HeldAck = { messageId: packet.messageId, settled: false, outcome: {}, generation }
+        held.push(entry)
+        outcome.then((o) => { entry.outcome = o }, (err: Error) => { entry.outcome = { reasonCode: 0x80, reasonString: err.message } })
+          .then(() => { entry.settled = true; flush() })
+        // mqtt.js holds its reading until this callback: called now, so messages keep flowing while Kafka works;
+        // the PUBACK it then writes is held by `sendPacket` below until the outcome settled.
+        done(0)
+      }
+    }
+
+    const client: MqttClient = connect(url, mqttOptions)
+    // mqtt.js writes the PUBACK right after customHandleAcks' callback and offers no hook in between; its
+    // `_sendPacket` is where it does. Holding that one packet there keeps the reading pipelined (one callback per
+    // message would cap a connection at one message per Kafka round trip).
+    const internal = client as unknown as { _sendPacket: (packet: Packet, cb?: (err?: Error) => void, ...rest: unknown[]) => void }
+    const sendPacket = internal._sendPacket.bind(client)
+    internal._sendPacket = (packet, cb, ...rest) => {
+      if (packet.cmd === 'puback') {
+        const entry = held.find((h) => h.messageId === packet.messageId && h.send === undefined)
+        if (entry !== undefined) {
+          entry.send = () => {
+            const o = entry.outcome
+            if (o.reasonCode !== undefined && o.reasonCode >= 0x80) {
+              (packet as { reasonCode?: number }).reasonCode = o.reasonCode
+              if (o.reasonString !== undefined) (packet as { properties?: Record<string, unknown> }).properties = { reasonString: o.reasonString.slice(0, 200) }
+            }
+            sendPacket(packet)
+          }
+          cb?.()
+          flush()
+          return
+        }
+      }
+      sendPacket(packet, cb, ...rest)
+    }
+
+    function flush (): void {
+      while (held.length > 0 && held[0]!.settled && held[0]!.send !== undefined) {
+        const entry = held.shift()!
+        // A PUBACK belongs to the connection its PUBLISH came on; after a reconnect the broker sends it again.
+        if (entry.generation !== generation || !client.connected) continue
+        // Stopping (not a verdict on the message): leave it unacknowledged for another instance or the next start.
+        if (entry.outcome.reasonString !== undefined && NOT_MINE.test(entry.outcome.reasonString)) continue
+        entry.send!()
+      }
+      if (held.length === 0) for (const r of drained.splice(0)) r()
+    }
+    const drained: Array<() => void> = []
+
+    client.on('connect', (connack) => {
+      attempt = 0
+      client.options.reconnectPeriod = options.reconnectMinMs
+      log.info({ url, clientId, sessionPresent: connack.sessionPresent, filters }, 'connected to the MQTT source')
+      // Every time, even with a session present: the dataflow's filters may have changed since the session began.
+      // Retain Handling 1: retained messages only for a subscription that is new.
+      client.subscribe(filters, { qos: 1, rh: 1 }, (err, granted) => {
+        if (err) return log.error({ err: err.message }, 'subscribe failed')
+        const refused = (granted ?? []).filter((g) => g.qos >= 0x80)
+        if (refused.length > 0) log.error({ refused }, 'the MQTT source refused subscriptions')
+      })
+    })
+    client.on('close', () => {
+      generation++
+      // Outcomes of the old connection's messages still settle (Kafka has them or will), but their PUBACKs are void:
+      // the broker sends those messages again.
+      held.length = 0
+      for (const r of drained.splice(0)) r()
+      if (closing) return
+      client.options.reconnectPeriod = backoffDelay(attempt++, options.reconnectMinMs, options.reconnectMaxMs)
+      log.warn({ url, retryInMs: client.options.reconnectPeriod }, 'MQTT source connection lost')
+    })
+    client.on('error', (err) => log.warn({ url, err: err.message }, 'MQTT source error'))
+
+    // The first connection is waited for briefly so a dataflow reports problems early; after that mqtt.js reconnects.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 5_000)
+      client.once('connect', () => { clearTimeout(timer); resolve() })
+    })
+
+    const source: MqttNetworkSource = {
+      async close () {
+        closing = true
+        if (held.length > 0) {
+          await Promise.race([new Promise<void>((resolve) => drained.push(resolve)), new Promise((resolve) => setTimeout(resolve, options.drainMs).unref())])
+        }
+        // No DISCONNECT with reason 0x04: the session (and its queue) stays for the next start.
+        await client.endAsync(false).catch(() => undefined)
+      }
+    }
+    return source
+  }
+}
