@@ -16,6 +16,8 @@ const WARMUP_MS = 2000
 const KAFKAJS_RECORDS = 300_000
 /** The naive bridge manages a few hundred records a second: publishers paced well above that, not flat out. */
 const NAIVE_PUBLISH_RATE = 5000
+/** FLOWGATE_BENCH_CLIENT=mqttjs runs every configuration with mqtt.js publishers instead of the lean raw client. */
+const CLIENT = (process.env.FLOWGATE_BENCH_CLIENT ?? 'raw') as LoadSpec['client']
 /** FLOWGATE_BENCH_CPU_PROF=<dir>: the gateway child writes a V8 CPU profile there when it stops. */
 const CPU_PROF_DIR = process.env.FLOWGATE_BENCH_CPU_PROF
 
@@ -56,6 +58,7 @@ const spec = (url: string, extra: Partial<LoadSpec> = {}): LoadSpec => ({
   topicPrefix: 'bench',
   clientIdPrefix: `bench-${Math.random().toString(36).slice(2, 8)}`,
   protocolVersion: 5,
+  client: CLIENT,
   warmupMs: WARMUP_MS,
   measureMs: MEASURE_MS,
   ...extra
@@ -98,11 +101,18 @@ export const mqttToKafkaBench: Bench = {
       log('(a) aedes alone (services/ingress, child process)…')
       const ingress = await startChildIngress()
       let aedes: LoadResult
+      let aedesMqttjs: LoadResult | undefined
       const aedesCpu = cpuWindow(ingress.pid)
       try {
         aedes = await runLoad(spec(`mqtt://127.0.0.1:${ingress.mqttPort}`), { onWindowStart: aedesCpu.start, onWindowEnd: aedesCpu.end })
+        if (CLIENT === 'raw') {
+          log(`(a) ${describe(aedes)}, broker CPU ${pct(aedesCpu.share())}`)
+          log('(a′) aedes alone again, mqtt.js publishers (what the load generator costs)…')
+          aedesMqttjs = await runLoad(spec(`mqtt://127.0.0.1:${ingress.mqttPort}`, { client: 'mqttjs', measureMs: Math.min(MEASURE_MS, 5000) }))
+          log(`(a′) ${describe(aedesMqttjs)}`)
+        }
       } finally { await ingress.close() }
-      log(`(a) ${describe(aedes)}, broker CPU ${pct(aedesCpu.share())}`)
+      if (CLIENT !== 'raw') log(`(a) ${describe(aedes)}, broker CPU ${pct(aedesCpu.share())}`)
 
       // Flowgate: `flowgate start` as a child process, the dataflow applied through the admin API.
       log('Flowgate: flowgate start (child process), dataflow applied…')
@@ -112,6 +122,7 @@ export const mqttToKafkaBench: Bench = {
       let paced: LoadResult
       let memory: { rssMb: number, peakMb: number }
       let idleMb: number
+      let sendLatencyMs = NaN
       const fgCpu = cpuWindow(gw.pid)
       const pacedCpu = cpuWindow(gw.pid)
       const fgArrivals = arrivalCounter(admin, fgTopic)
@@ -131,6 +142,10 @@ export const mqttToKafkaBench: Bench = {
           onWindowEnd: async () => { fgCpu.end(); await fgArrivals.end() }
         })
         memory = procMemory(gw.pid)
+        const metrics = await (await fetch(`${gw.httpBase}/metrics`)).text()
+        const metric = (name: string): number => Number(new RegExp(`^${name}\\{[^}]*\\} ([\\d.e+-]+)$`, 'm').exec(metrics)?.[1] ?? NaN)
+        sendLatencyMs = 1000 * metric('aio_dataflow_send_latency_seconds_sum') / metric('aio_dataflow_send_latency_seconds_count')
+        log(`Flowgate /metrics: mean destination send latency (batch wait + Kafka) ${ms(sendLatencyMs)} ms over the whole run`)
         log(`Flowgate: ${describe(flowgate)}, gateway CPU ${pct(fgCpu.share())}, Kafka saw ${fmt(fgArrivals.rate())} rec/s`)
         const half = Math.max(100, Math.round(flowgate.rate / 2))
         log(`Flowgate: paced at ${fmt(half)} msg/s (half its max)…`)
@@ -188,10 +203,13 @@ export const mqttToKafkaBench: Bench = {
         `Flowgate RSS (child process, /proc): ${memory.rssMb.toFixed(0)} MB after the flat-out run, peak ${memory.peakMb.toFixed(0)} MB, ${idleMb.toFixed(0)} MB idle with the dataflow ready`,
         `CPU over the window: gateway ${pct(fgCpu.share())} of a core flat out, ${pct(pacedCpu.share())} paced; aedes alone ${pct(aedesCpu.share())}; load generator event loop busy ${pct(flowgate.eventLoopUtilization)} (Flowgate), ${pct(aedes.eventLoopUtilization)} (aedes alone)`,
         `(c) publishers into Mosquitto completed ${fmt(peerLoad.rate)} PUBACKs/s; kcat (librdkafka, acks=all, linger 5 ms) gives no delivery guarantee end to end`,
-        `load: ${CONNECTIONS} mqtt.js 5.16 MQTT 5 connections in a worker thread of the bench process (gateway, aedes and Mosquitto in processes of their own), each with ≤ ${WINDOW} QoS 1 publishes in flight; ${WARMUP_MS / 1000} s warm-up, ${MEASURE_MS / 1000} s measured; Kafka broker on the same box`,
+        `load: ${CONNECTIONS} ${CLIENT === 'raw' ? 'lean raw-socket (lib/raw-mqtt.ts)' : 'mqtt.js 5.16'} MQTT 5 connections in a worker thread of the bench process (gateway, aedes and Mosquitto in processes of their own), each with ≤ ${WINDOW} QoS 1 publishes in flight; ${WARMUP_MS / 1000} s warm-up, ${MEASURE_MS / 1000} s measured; Kafka broker on the same box`,
         `cores: ${cpus().length} shared by Kafka, the gateway and the load generator`
       )
-      return { baseline, candidates: [other, fg, fgPaced, peer, naive], notes }
+      const extra: Measurement[] = aedesMqttjs ? [{ label: '(a′) aedes alone, mqtt.js publishers', messagesPerSecond: aedesMqttjs.rate, p99Ms: aedesMqttjs.latency.p99 }] : []
+      if (aedesMqttjs) notes.push(`(a′) with mqtt.js publishers the load generator's loop was ${pct(aedesMqttjs.eventLoopUtilization)} busy: mqtt.js, not aedes, would set that ceiling`)
+      notes.push(`Flowgate mean destination send latency (batching wait + Kafka round trip, from /metrics): ${ms(sendLatencyMs)} ms`)
+      return { baseline, candidates: [other, ...extra, fg, fgPaced, peer, naive], notes }
     } finally {
       await admin.disconnect()
     }

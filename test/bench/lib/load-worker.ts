@@ -3,13 +3,19 @@
 // rate. A publish's latency runs from `client.publish()` to its PUBACK callback.
 import { parentPort, workerData } from 'node:worker_threads'
 import { performance } from 'node:perf_hooks'
-import { connectAsync, type MqttClient } from 'mqtt'
+import { connectAsync } from 'mqtt'
 import type { LoadSpec, LoadResult } from './load.js'
+import { rawPublisher } from './raw-mqtt.js'
 
 const spec = workerData as LoadSpec
 const post = (m: unknown): void => parentPort!.postMessage(m)
 
-interface Conn { client: MqttClient, topic: string, inflight: number }
+interface Conn {
+  /** Sends one QoS 1 publish; `done` gets an error message when the PUBACK says it failed. */
+  publish: (done: (err?: string) => void) => void
+  end: () => Promise<void>
+  inflight: number
+}
 
 const payload = Buffer.alloc(spec.payloadBytes, 'x') // no newline: mosquitto_sub | kcat -P splits records on '\n'
 const maxSamples = 4_000_000
@@ -29,9 +35,23 @@ async function connectAll (): Promise<Conn[]> {
   for (let i = 0; i < spec.connections; i += 25) {
     const batch = await Promise.all(Array.from({ length: Math.min(25, spec.connections - i) }, async (_, k) => {
       const id = `${spec.clientIdPrefix}-${i + k}`
+      const topic = `${spec.topicPrefix}/${i + k}/telemetry`
+      if (spec.client === 'raw') {
+        const url = new URL(spec.url)
+        const raw = await rawPublisher(url.hostname, Number(url.port), id, topic, payload)
+        return {
+          publish: (done) => raw.publish((rc) => done(rc >= 0x80 ? `PUBACK reason 0x${rc.toString(16)}` : undefined)),
+          end: async () => raw.end(),
+          inflight: 0
+        } satisfies Conn
+      }
       const client = await connectAsync(spec.url, { protocolVersion: spec.protocolVersion, clientId: id, clean: true, reconnectPeriod: 0, keepalive: 120, connectTimeout: 20_000 })
       client.on('error', (err) => { firstError ??= err.message })
-      return { client, topic: `${spec.topicPrefix}/${i + k}/telemetry`, inflight: 0 }
+      return {
+        publish: (done) => { client.publish(topic, payload, { qos: 1 }, (err) => done(err?.message)) },
+        end: async () => { await client.endAsync(true).catch(() => {}) },
+        inflight: 0
+      } satisfies Conn
     }))
     conns.push(...batch)
   }
@@ -43,9 +63,9 @@ function publishOne (c: Conn, onDone: () => void): void {
   published++
   const t0 = performance.now()
   const inWindow = measuring
-  c.client.publish(c.topic, payload, { qos: 1 }, (err) => {
+  c.publish((err) => {
     c.inflight--
-    if (err) { failed++; firstError ??= err.message } else {
+    if (err !== undefined) { failed++; firstError ??= err } else {
       acked++
       if (measuring) windowAcks++
       if (inWindow && sampleCount < maxSamples) samples[sampleCount++] = performance.now() - t0
@@ -99,7 +119,7 @@ if (tick) clearInterval(tick)
 const drainUntil = performance.now() + 10_000
 while (conns.some((c) => c.inflight > 0) && performance.now() < drainUntil) await sleep(20)
 const unacked = conns.reduce((n, c) => n + c.inflight, 0)
-await Promise.all(conns.map((c) => c.client.endAsync(true).catch(() => {})))
+await Promise.all(conns.map((c) => c.end()))
 
 const lat = samples.subarray(0, sampleCount).sort()
 const q = (p: number): number => lat.length ? lat[Math.min(lat.length - 1, Math.floor(lat.length * p))]! : NaN

@@ -10,6 +10,8 @@ export interface LoadSpec {
   topicPrefix: string
   clientIdPrefix: string
   protocolVersion: 4 | 5
+  /** `mqttjs`: mqtt.js 5 clients; `raw`: the lean MQTT 5 publisher of raw-mqtt.ts (v5 only), cheap enough not to be the limit. */
+  client: 'mqttjs' | 'raw'
   /** Publishing before the measured window (connections warm, batches formed, JIT done). */
   warmupMs: number
   measureMs: number
@@ -44,8 +46,8 @@ export interface LoadHooks {
 
 /** Runs the publishers in a worker thread (own event loop, own core when one is free) and returns what they saw. */
 export async function runLoad (spec: LoadSpec, hooks: LoadHooks = {}): Promise<LoadResult> {
-  // Workers inherit execArgv, so `node --import tsx` loads the TypeScript worker too.
-  const worker = new Worker(new URL('./load-worker.ts', import.meta.url), { workerData: spec })
+  // load-worker.mjs registers tsx in the worker, then loads load-worker.ts.
+  const worker = new Worker(new URL('./load-worker.mjs', import.meta.url), { workerData: spec })
   const pending: Array<Promise<unknown>> = []
   try {
     return await new Promise<LoadResult>((resolve, reject) => {

@@ -1,0 +1,75 @@
+// A lean MQTT 5 QoS 1 publisher straight on a TCP socket: CONNECT, pre-encoded PUBLISH frames, PUBACK parsing, and
+// nothing else. mqtt.js spends ~50 µs of its event loop per QoS 1 publish (packet objects, its outgoing store,
+// stream writes), which on a 2-core box caps a load generator below what aedes alone can take; this one costs a
+// few µs, so the bench measures the broker, not itself. It is not a general client: no will, no auth, no
+// reconnect, v5 only, packet ids 1..65535 in a ring with at most `window` (≪ 65535) outstanding.
+import { connect, type Socket } from 'node:net'
+
+export interface RawPublisher {
+  /** Sends one QoS 1 PUBLISH; `done(reasonCode)` runs when its PUBACK arrives (reason ≥ 0x80 is a failure). */
+  publish: (done: (reasonCode: number) => void) => void
+  end: () => void
+}
+
+function varint (n: number): Buffer {
+  const out: number[] = []
+  do { let b = n % 128; n = Math.floor(n / 128); if (n > 0) b |= 0x80; out.push(b) } while (n > 0)
+  return Buffer.from(out)
+}
+
+function str (s: string): Buffer { const b = Buffer.from(s); const l = Buffer.alloc(2); l.writeUInt16BE(b.length); return Buffer.concat([l, b]) }
+
+export async function rawPublisher (host: string, port: number, clientId: string, topic: string, payload: Buffer): Promise<RawPublisher> {
+  const socket: Socket = connect(port, host)
+  socket.setNoDelay(true)
+  const connectBody = Buffer.concat([str('MQTT'), Buffer.from([5, 0x02, 0, 120, 0]), str(clientId)]) // v5, clean start, keepalive 120 s, no properties
+  socket.write(Buffer.concat([Buffer.from([0x10]), varint(connectBody.length), connectBody]))
+
+  // PUBLISH QoS 1: fixed header 0x32, topic, packet id (patched per send), properties length 0, payload.
+  const body = Buffer.concat([str(topic), Buffer.from([0, 0, 0]), payload])
+  const head = Buffer.concat([Buffer.from([0x32]), varint(body.length)])
+  const template = Buffer.concat([head, body])
+  const idAt = head.length + 2 + Buffer.byteLength(topic)
+
+  const waiting = new Map<number, (reasonCode: number) => void>()
+  let nextId = 1
+  let buf: Buffer = Buffer.alloc(0)
+  let connected!: () => void
+  let failed!: (e: Error) => void
+  const ready = new Promise<void>((resolve, reject) => { connected = resolve; failed = reject })
+  socket.on('error', (e) => failed(e))
+  socket.on('close', () => { for (const done of waiting.values()) done(0x80); waiting.clear(); failed(new Error('connection closed')) })
+  socket.on('data', (chunk: Buffer) => {
+    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk
+    let at = 0
+    for (;;) {
+      if (buf.length - at < 2) break
+      let len = 0; let mul = 1; let i = at + 1; let b
+      do { if (i >= buf.length) { len = -1; break } b = buf[i++]!; len += (b & 0x7f) * mul; mul *= 128 } while (b & 0x80)
+      if (len < 0 || buf.length - i < len) break
+      const type = buf[at]! >> 4
+      if (type === 4) { // PUBACK: packet id, then a reason code when the length says so
+        const id = buf.readUInt16BE(i)
+        const done = waiting.get(id)
+        waiting.delete(id)
+        done?.(len > 2 ? buf[i + 2]! : 0)
+      } else if (type === 2) { // CONNACK: flags, reason code
+        if (buf[i + 1]! >= 0x80) failed(new Error(`CONNACK reason 0x${buf[i + 1]!.toString(16)}`)); else connected()
+      }
+      at = i + len
+    }
+    buf = at === buf.length ? Buffer.alloc(0) : buf.subarray(at)
+  })
+  await ready
+  return {
+    publish (done) {
+      const id = nextId
+      nextId = nextId === 65535 ? 1 : nextId + 1
+      const frame = Buffer.from(template) // a copy: the socket may still hold the previous one
+      frame.writeUInt16BE(id, idAt)
+      waiting.set(id, done)
+      socket.write(frame)
+    },
+    end () { socket.end(); socket.destroy() }
+  }
+}
