@@ -278,8 +278,7 @@ class PostgresStore implements Store {
         this.listener = undefined
         this.listening = undefined
         client.end().catch(() => {})
-        if (this.closed) return
-        this.reconnectTimer = setTimeout(() => { if (this.waiters.size > 0) this.listen().catch(() => lost()) }, 500)
+        this.scheduleReconnect()
       }
       client.on('error', lost)
       client.on('end', lost)
@@ -299,6 +298,15 @@ class PostgresStore implements Store {
       this.pollTimer.unref()
     })()
     return await this.listening
+  }
+
+  private scheduleReconnect (): void {
+    if (this.closed || this.reconnectTimer !== undefined) return
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined
+      if (this.closed || this.waiters.size === 0) return // the next watcher connects again
+      this.listen().catch(() => this.scheduleReconnect())
+    }, 500)
   }
 
   async close (): Promise<void> {

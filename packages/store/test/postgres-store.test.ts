@@ -91,3 +91,34 @@ t.test('secret values sealed before the store never reach the table in plaintext
   const stored = await store.get({ kind: 'Secret', namespace: 'default', name: 'cs' })
   t.equal(Buffer.from(openSecret(stored!, key).data!.password!, 'base64').toString(), plaintext)
 })
+
+t.test('a watcher outlives its dropped LISTEN connection: it reconnects and catches up on what it missed', async (t) => {
+  const url = await server.createDatabase()
+  const watcher = await opened(t, url)
+  const writer = await opened(t, url)
+  const start = (await watcher.list()).resourceVersion
+  const events: string[] = []
+  const abort = new AbortController()
+  const done = (async () => { for await (const e of watcher.watch({ fromResourceVersion: start, signal: abort.signal })) events.push(e.object.metadata.name) })()
+  await writer.put(endpoint('before-drop'))
+  await until(() => events.length === 1)
+  const admin = new pg.Client({ connectionString: url })
+  await admin.connect()
+  t.teardown(() => admin.end())
+  const { rowCount } = await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'`)
+  t.equal(rowCount, 1, 'the listener was dropped')
+  await writer.put(endpoint('while-down'))
+  await writer.put(endpoint('after'))
+  await until(() => events.length === 3)
+  t.same(events, ['before-drop', 'while-down', 'after'])
+  abort.abort()
+  await done
+})
+
+async function until (check: () => boolean, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
