@@ -7,6 +7,9 @@ type Loaded = { run: Command, usage: string }
 const commands: Record<string, () => Promise<Loaded>> = {
   start: async () => { const m = await import('./commands/start.js'); return { run: m.start, usage: m.startUsage } },
   translator: async () => { const m = await import('./commands/translator.js'); return { run: m.translator, usage: m.translatorUsage } },
+  ingress: async () => { const m = await import('./commands/ingress.js'); return { run: m.ingress, usage: m.ingressUsage } },
+  egress: async () => { const m = await import('./commands/egress.js'); return { run: m.egress, usage: m.egressUsage } },
+  admin: async () => { const m = await import('./commands/admin.js'); return { run: m.admin, usage: m.adminUsage } },
   apply: async () => { const m = await import('./commands/apply.js'); return { run: m.apply, usage: m.applyUsage } },
   get: async () => { const m = await import('./commands/get.js'); return { run: m.get, usage: m.getUsage } },
   delete: async () => { const m = await import('./commands/delete.js'); return { run: m.del, usage: m.deleteUsage } },
