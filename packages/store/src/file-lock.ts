@@ -21,7 +21,8 @@ function processStart (pid: number): { start: string, zombie: boolean } | undefi
 
 function holds (info: LockInfo): boolean {
   if (!Number.isInteger(info.pid) || info.pid <= 0) return false
-  if (info.host !== undefined && info.host !== hostname()) return true // another machine on a shared disk: never steal
+  // The host name is written for people reading the file, not trusted: a container or pod restarted after a crash
+  // comes back under a new host name, and refusing its own stale lock would keep it down for good.
   try {
     process.kill(info.pid, 0)
   } catch (err) {
@@ -34,7 +35,7 @@ function holds (info: LockInfo): boolean {
 }
 
 /**
- * One process owns a store directory: `lock` holds its pid (and start time). A lock left by a dead process is taken
+ * One process owns a store directory (one machine: the file store is not for disks shared between hosts): `lock` holds its pid (and start time). A lock left by a dead process is taken
  * over; a live holder is refused with FG_ERR_STORE_LOCKED. Two processes starting at the same instant over the same
  * stale lock could both take it over (unlink, then create): the lock guards against a second `flowgate start` by
  * mistake, it is not a distributed lock.

@@ -370,9 +370,11 @@ async function writeAll (handle: FileHandle, bytes: Buffer): Promise<void> {
   }
 }
 
-// One engine per directory in this process, shared by every store opened on it.
-const engines = new Map<string, { engine: Promise<FileEngine>, refs: number }>()
-const closing = new Map<string, Promise<void>>()
+// One engine per directory in this process, shared by every store opened on it. Kept on globalThis so that two
+// copies of this module in one process (two install paths, a bundler) still share it rather than both write.
+interface Registry { engines: Map<string, { engine: Promise<FileEngine>, refs: number }>, closing: Map<string, Promise<void>> }
+const registry: Registry = ((globalThis as Record<symbol, unknown>)[Symbol.for('flowgate.store.fileEngines')] ??= { engines: new Map(), closing: new Map() }) as Registry
+const { engines, closing } = registry
 
 /** A Store over one engine; closing it ends its own watchers and, when it was the last, closes the engine. */
 class FileStore implements Store {

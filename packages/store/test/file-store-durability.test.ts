@@ -207,3 +207,17 @@ t.test('secret values sealed before the store never reach its files in plaintext
   t.equal((await take(again.watch({ fromResourceVersion: start }), 2)).length, 2)
   t.equal(statSync(join(dir, 'store')).mode & 0o777, 0o700, 'the store directory is private')
 })
+
+t.test('the lock tells a live holder from a recycled pid by the process start time', async (t) => {
+  const dir = dataDir(t)
+  const { mkdirSync } = await import('node:fs')
+  mkdirSync(join(dir, 'store'), { recursive: true })
+  // pid 1 is always alive: with its real start time it holds the lock, with another one it is a recycled pid.
+  const stat = readFileSync('/proc/1/stat', 'utf8')
+  const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
+  writeFileSync(join(dir, 'store', 'lock'), JSON.stringify({ pid: 1, start, host: 'elsewhere' }))
+  await t.rejects(openFileStore(dir), { code: 'FG_ERR_STORE_LOCKED' })
+  writeFileSync(join(dir, 'store', 'lock'), JSON.stringify({ pid: 1, start: '1', host: 'elsewhere' }))
+  const store = await opened(t, dir)
+  t.equal((await store.put(endpoint('mine'))).created, true)
+})
