@@ -83,7 +83,7 @@ function cpuWindow (pid: number): { start: () => void, end: () => void, share: (
 /** Issue #6: MQTT QoS 1 → Kafka through the all-in-one gateway, against its ceilings and two other pipelines. */
 export const mqttToKafkaBench: Bench = {
   name: 'mqtt-to-kafka',
-  description: `QoS 1 publishers (${CONNECTIONS} mqtt.js connections × ${WINDOW} in flight, ${PAYLOAD}-byte payloads) → Kafka PLAINTEXT, acks all, ${PARTITIONS} partitions`,
+  description: `QoS 1 publishers (${CONNECTIONS} ${CLIENT === 'raw' ? 'raw-socket' : 'mqtt.js'} MQTT 5 connections × ${WINDOW} in flight, ${PAYLOAD}-byte payloads) → Kafka PLAINTEXT, acks all, ${PARTITIONS} partitions`,
   async run (log) {
     const r = await rig()
     const admin = new Kafka(kafkaConfig(r, 'plaintext', 'bench-offsets')).admin()

@@ -51,13 +51,15 @@ export async function runLoad (spec: LoadSpec, hooks: LoadHooks = {}): Promise<L
   const pending: Array<Promise<unknown>> = []
   try {
     return await new Promise<LoadResult>((resolve, reject) => {
+      let reported = false
       worker.on('message', (m: { type: string, result?: LoadResult }) => {
         if (m.type === 'window-start' && hooks.onWindowStart) pending.push(Promise.resolve(hooks.onWindowStart()))
         if (m.type === 'window-end' && hooks.onWindowEnd) pending.push(Promise.resolve(hooks.onWindowEnd()))
+        if (m.type === 'result') reported = true
         if (m.type === 'result') void Promise.all(pending).then(() => resolve(m.result!), reject)
       })
       worker.on('error', reject)
-      worker.on('exit', (code) => reject(new Error(`load worker exited (${code}) before reporting`)))
+      worker.on('exit', (code) => reported || reject(new Error(`load worker exited (${code}) before reporting`)))
     })
   } finally {
     await worker.terminate()

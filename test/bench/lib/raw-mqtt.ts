@@ -61,8 +61,12 @@ export async function rawPublisher (host: string, port: number, clientId: string
     buf = at === buf.length ? Buffer.alloc(0) : buf.subarray(at)
   })
   await ready
+  // Publishes released by one chunk of PUBACKs leave in one write: cork now, uncork once this tick is done.
+  let corked = false
+  const uncork = (): void => { corked = false; socket.uncork() }
   return {
     publish (done) {
+      if (!corked) { corked = true; socket.cork(); process.nextTick(uncork) }
       const id = nextId
       nextId = nextId === 65535 ? 1 : nextId + 1
       const frame = Buffer.from(template) // a copy: the socket may still hold the previous one
