@@ -33,6 +33,12 @@ const withStatus = (body: StoredResource, status: unknown): StoredResource => st
 
 interface Waiter { wake: () => void }
 
+/** What a write transaction can do: read an object (locked) with a fresh version drawn, write it or its deletion. */
+interface WriteStep {
+  read: (key: ResourceKey) => Promise<{ rv: string, existing: StoredResource | undefined }>
+  write: (key: ResourceKey, type: WatchEventType, stored: StoredResource) => Promise<void>
+}
+
 class PostgresStore implements Store {
   private closed = false
   private latestSeen = 0n
@@ -113,43 +119,59 @@ class PostgresStore implements Store {
     }
   }
 
-  /** One write transaction: serialised with every other writer, its events logged and announced. */
-  private async write<T> (work: (client: pg.PoolClient, draw: () => Promise<string>, log: (type: WatchEventType, object: StoredResource) => Promise<void>) => Promise<T>): Promise<T> {
+  /**
+   * One write transaction: serialised with every other writer, its events logged and announced. Round trips are
+   * what a serialised writer pays for, so statements travel together: BEGIN with the lock, each object's read with
+   * its version, its write with its change row, and the log trimming and NOTIFY with COMMIT (literals there are
+   * digits and the validated schema name; values go as parameters everywhere else).
+   */
+  private async write<T> (work: (step: WriteStep) => Promise<T>): Promise<T> {
     this.check()
     let last: bigint | undefined
+    const client = await this.pool.connect().catch((err: unknown) => { throw storeError(err) })
     try {
-      const result = await this.transaction('BEGIN', async (client) => {
-        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [this.n.writeLock])
-        const draw = async (): Promise<string> => {
-          const { rows } = await client.query(`SELECT nextval('${this.n.sequence}') AS rv`)
-          return rows[0].rv as string
-        }
-        const log = async (type: WatchEventType, object: StoredResource): Promise<void> => {
-          const m = object.metadata
-          await client.query(`INSERT INTO ${this.n.changes} (resource_version, type, kind, namespace, name, object) VALUES ($1, $2, $3, $4, $5, $6)`,
-            [m.resourceVersion, type, object.kind, m.namespace, m.name, JSON.stringify(object)])
-          last = BigInt(m.resourceVersion!)
-        }
-        const out = await work(client, draw, log)
-        if (last !== undefined) {
-          // Keep the newest `limit` versions; log_start records where the kept log begins (older: 410).
-          const floor = last - BigInt(this.limit)
-          if (floor > 0n) {
-            await client.query(`WITH s AS (UPDATE ${this.n.logState} SET log_start = $1 WHERE id = 1 AND log_start < $1 RETURNING log_start)
-              DELETE FROM ${this.n.changes} WHERE resource_version <= (SELECT log_start FROM s)`, [String(floor)])
+      await client.query(`BEGIN; SELECT pg_advisory_xact_lock(hashtext('${this.n.writeLock}'))`)
+      const step: WriteStep = {
+        read: async (key) => {
+          const { rows } = await client.query(`SELECT nextval('${this.n.sequence}')::text AS rv, r.body, r.status FROM (SELECT 1) AS one
+            LEFT JOIN (SELECT body, status FROM ${this.n.resources} WHERE kind = $1 AND namespace = $2 AND name = $3 FOR UPDATE) AS r ON true`, [key.kind, key.namespace, key.name])
+          const row = rows[0]
+          return { rv: row.rv as string, existing: row.body === null ? undefined : withStatus(row.body, row.status) }
+        },
+        write: async (key, type, stored) => {
+          const { status: _s, ...body } = stored
+          const change = [stored.metadata.resourceVersion, type, key.kind, key.namespace, key.name, JSON.stringify(stored)]
+          if (type === 'DELETED') {
+            await client.query(`WITH gone AS (DELETE FROM ${this.n.resources} WHERE kind = $3 AND namespace = $4 AND name = $5)
+              INSERT INTO ${this.n.changes} (resource_version, type, kind, namespace, name, object) VALUES ($1, $2, $3, $4, $5, $6)`, change)
+          } else {
+            await client.query(`WITH up AS (INSERT INTO ${this.n.resources} (kind, namespace, name, body, resource_version) VALUES ($3, $4, $5, $7, $1)
+                ON CONFLICT (kind, namespace, name) DO UPDATE SET body = EXCLUDED.body, resource_version = EXCLUDED.resource_version)
+              INSERT INTO ${this.n.changes} (resource_version, type, kind, namespace, name, object) VALUES ($1, $2, $3, $4, $5, $6)`, [...change, JSON.stringify(body)])
           }
-          await client.query('SELECT pg_notify($1, $2)', [this.n.channel, String(last)])
+          last = BigInt(stored.metadata.resourceVersion!)
         }
-        return out
-      })
-      if (last !== undefined) this.seen(last)
+      }
+      const result = await work(step)
+      if (last === undefined) {
+        await client.query('ROLLBACK') // nothing written (a delete of nothing); the version drawn is simply skipped
+      } else {
+        // Keep the newest `limit` versions; log_start records where the kept log begins (older: 410).
+        const floor = last - BigInt(this.limit)
+        const trim = floor > 0n
+          ? `WITH s AS (UPDATE ${this.n.logState} SET log_start = ${floor} WHERE id = 1 AND log_start < ${floor} RETURNING log_start)
+             DELETE FROM ${this.n.changes} WHERE resource_version <= (SELECT log_start FROM s); `
+          : ''
+        await client.query(`${trim}SELECT pg_notify('${this.n.channel}', '${last}'); COMMIT`)
+        this.seen(last)
+      }
       return result
-    } catch (err) { throw storeError(err) }
-  }
-
-  private async current (client: pg.PoolClient, key: ResourceKey): Promise<StoredResource | undefined> {
-    const { rows } = await client.query(`SELECT body, status FROM ${this.n.resources} WHERE kind = $1 AND namespace = $2 AND name = $3 FOR UPDATE`, [key.kind, key.namespace, key.name])
-    return rows[0] === undefined ? undefined : withStatus(rows[0].body, rows[0].status)
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {})
+      throw storeError(err)
+    } finally {
+      client.release()
+    }
   }
 
   async put (resource: StoredResource, options?: PutOptions): Promise<PutResult> {
@@ -162,18 +184,14 @@ class PostgresStore implements Store {
     if (resources.length === 0) return []
     const keys = resources.map(({ resource }) => keyOfResource(resource)) // refuse a malformed batch before any I/O
     const now = new Date()
-    return await this.write(async (client, draw, log) => {
+    return await this.write(async (step) => {
       const results: PutResult[] = []
       for (const [i, { resource, options }] of resources.entries()) {
         const key = keys[i]!
-        const existing = await this.current(client, key)
+        const { rv, existing } = await step.read(key)
         checkPrecondition(key, options?.expectedResourceVersion, existing)
-        const stored = stamp(resource, key, existing, await draw(), now)
-        const { status: _s, ...body } = stored
-        await client.query(`INSERT INTO ${this.n.resources} (kind, namespace, name, body, resource_version) VALUES ($1, $2, $3, $4, $5)
-          ON CONFLICT (kind, namespace, name) DO UPDATE SET body = EXCLUDED.body, resource_version = EXCLUDED.resource_version`,
-        [key.kind, key.namespace, key.name, JSON.stringify(body), stored.metadata.resourceVersion])
-        await log(existing === undefined ? 'ADDED' : 'MODIFIED', stored)
+        const stored = stamp(resource, key, existing, rv, now)
+        await step.write(key, existing === undefined ? 'ADDED' : 'MODIFIED', stored)
         results.push({ resource: stored, created: existing === undefined })
       }
       return results
@@ -183,13 +201,12 @@ class PostgresStore implements Store {
   async delete (key: ResourceKey, options?: PutOptions): Promise<StoredResource | undefined> {
     this.check()
     checkKey(key)
-    return await this.write(async (client, draw, log) => {
-      const existing = await this.current(client, key)
+    return await this.write(async (step) => {
+      const { rv, existing } = await step.read(key)
       if (existing === undefined) return undefined
       checkPrecondition(key, options?.expectedResourceVersion, existing)
-      const gone = tombstone(existing, await draw())
-      await client.query(`DELETE FROM ${this.n.resources} WHERE kind = $1 AND namespace = $2 AND name = $3`, [key.kind, key.namespace, key.name])
-      await log('DELETED', gone)
+      const gone = tombstone(existing, rv)
+      await step.write(key, 'DELETED', gone)
       return gone
     })
   }
