@@ -50,9 +50,11 @@ export function shareGroupOf (dataflow: { namespace: string, name: string }): st
   return `flowgate-${dataflow.namespace}-${dataflow.name}`.replace(/[+#/]/g, '_')
 }
 
+/** The filters an instance subscribes to: through the share group when the profile runs several instances (or asked). */
 export function subscriptionFilters (dataflow: ResolvedDataflow, shared: boolean): string[] {
   const group = shareGroupOf(dataflow)
-  return dataflow.source.dataSources.map((f) => shared && !f.startsWith('$share/') ? `$share/${group}/${f}` : f)
+  const share = shared || dataflow.instanceCount > 1
+  return dataflow.source.dataSources.map((f) => share && !f.startsWith('$share/') ? `$share/${group}/${f}` : f)
 }
 
 function brokerUrl (dataflow: ResolvedDataflow, override: string | undefined): string {
@@ -66,8 +68,7 @@ export function createMqttNetworkSource (opts: Partial<MqttNetworkSourceOptions>
   const options = { ...mqttNetworkSourceDefaults, ...opts }
   return async (dataflow, ctx) => {
     const log: Logger = ctx.logger
-    const shared = options.shared || dataflow.instanceCount > 1
-    const filters = subscriptionFilters(dataflow, shared)
+    const filters = subscriptionFilters(dataflow, options.shared)
     const settings = dataflow.source.spec.mqttSettings as { keepAliveSeconds?: number, sessionExpirySeconds?: number, maxInflightMessages?: number } | undefined
     const clientId = `${options.clientIdPrefix}-${ctx.instanceId}-${dataflow.namespace}-${dataflow.name}`.slice(0, 200)
     const url = brokerUrl(dataflow, options.url)
