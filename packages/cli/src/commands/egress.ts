@@ -9,11 +9,12 @@ import { flagOrEnv, portFlag } from '../flags.js'
 import { runUntilSignal } from '../run-until-signal.js'
 
 export const egressUsage = `flowgate egress (--store postgres://…|--admin URL) --mqtt mqtt://ingress:1883 [--translator URL]
-               [--instance-id 0] [--shared] [--host 127.0.0.1] [--http-port 8083] [--data-dir ./.flowgate] [--log-level info]
+               [--instance-id 0] [--shared] [--client-id flowgate-egress] [--host 127.0.0.1] [--http-port 8083] [--data-dir ./.flowgate] [--log-level info]
   Runs the dataflow runtime alone (split deployment): resources from the shared store (PostgreSQL; needs
   FLOWGATE_SECRET_KEY) or, read-only, from the admin API (--admin, with FLOWGATE_ADMIN_TOKEN; no Secret values,
   no status written back); the ingress reached as an MQTT v5 client; translation through the translator service
-  (in process when --translator is absent). /healthz, /readyz, /metrics on --http-port.`
+  (in process when --translator is absent). --client-id must differ between replicas (the MQTT session is
+  per client id; default flowgate-egress-<instance-id>). /healthz, /readyz, /metrics on --http-port.`
 
 const KINDS = ['dataflowendpoints', 'dataflows', 'dataflowprofiles', 'configmaps'] as const
 
@@ -74,6 +75,7 @@ export async function egress (argv: string[]): Promise<number> {
       translator: { type: 'string' },
       'instance-id': { type: 'string' },
       shared: { type: 'boolean' },
+      'client-id': { type: 'string' },
       host: { type: 'string' },
       'http-port': { type: 'string' },
       'data-dir': { type: 'string' },
@@ -124,7 +126,7 @@ export async function egress (argv: string[]): Promise<number> {
       store: ingressView(store, new URL(mqtt).host),
       // Nothing in process: every MQTT source is reached over the network (mqttSource).
       source: { setInterceptor () {} },
-      factories: createFlowFactories(reader, { mqttSource: { shared: values.shared === true }, ...(remoteTranslator ? { remoteTranslator } : {}) }),
+      factories: createFlowFactories(reader, { mqttSource: { shared: values.shared === true, ...clientIdOf(values) }, ...(remoteTranslator ? { remoteTranslator } : {}) }),
       logger: log,
       instanceId,
       metrics
@@ -169,6 +171,11 @@ export function ingressView (store: Store, ingressHost: string): Store {
     list: async (filter) => { const l = await store.list(filter); return { ...l, items: l.items.map(map) } },
     async * watch (opts) { for await (const e of store.watch(opts)) yield { ...e, object: map(e.object) } }
   }
+}
+
+function clientIdOf (values: Record<string, unknown>): { clientIdPrefix?: string } {
+  const id = flagOrEnv(values, 'client-id')
+  return id !== undefined ? { clientIdPrefix: id } : {}
 }
 
 function configMapReader (store: () => Store): ResourceReader['configMap'] {

@@ -1,0 +1,109 @@
+import t from 'tap'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseAllDocuments } from 'yaml'
+import * as k8s from 'kubernetes-models'
+
+// infra/k8s without a cluster: every document parses and validates against the Kubernetes OpenAPI schemas that
+// kubernetes-models ships (offline, ajv inside), and the documents agree with one another (selectors, ports, the
+// ConfigMap and Secret keys they read). kubernetes-models 4.5 (Kubernetes 1.27 schemas) is the last line that runs
+// on Node 20; its schemas do not refuse unknown fields, hence the cross-checks below.
+
+const DIR = join(process.cwd(), 'infra/k8s')
+type Doc = { apiVersion: string, kind: string, metadata: { name: string, namespace?: string, labels?: Record<string, string> }, [k: string]: any }
+
+/** The model class for apiVersion + kind (`apps/v1` Deployment → k8s.apps.v1.Deployment). */
+function modelFor (apiVersion: string, kind: string): (new (data: unknown) => { validate: () => void }) | undefined {
+  const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') as [string, string] : ['', apiVersion]
+  const groupKey = group === '' ? 'v1' : group.replace(/\.([a-z])/g, (_m, c: string) => c.toUpperCase()).replace(/\./g, '')
+  const ns = (k8s as Record<string, any>)[groupKey]
+  const versioned = group === '' ? ns : ns?.[version]
+  return versioned?.[kind]
+}
+
+export function loadManifests (dir = DIR): Array<{ file: string, doc: Doc }> {
+  const out: Array<{ file: string, doc: Doc }> = []
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').sort()) {
+    for (const d of parseAllDocuments(readFileSync(join(dir, file), 'utf8'))) {
+      if (d.errors.length > 0) throw new Error(`${file}: ${d.errors[0]!.message}`)
+      const doc = d.toJS() as Doc | null
+      if (doc) out.push({ file, doc })
+    }
+  }
+  return out
+}
+
+/** Every problem with a set of manifests; empty when they are fine. */
+export function manifestProblems (docs: Array<{ file: string, doc: Doc }>): string[] {
+  const problems: string[] = []
+  const configMaps = new Map<string, Record<string, string>>()
+  const secrets = new Map<string, Record<string, string>>()
+  for (const { file, doc } of docs) {
+    const where = `${file} ${doc.kind}/${doc.metadata?.name}`
+    const Model = modelFor(doc.apiVersion, doc.kind)
+    if (!Model) { problems.push(`${where}: unknown apiVersion/kind ${doc.apiVersion} ${doc.kind}`); continue }
+    try { new Model(doc).validate() } catch (err) { problems.push(`${where}: ${(err as Error).message}`) }
+    if (doc.kind === 'ConfigMap') configMaps.set(doc.metadata.name, doc.data ?? {})
+    if (doc.kind === 'Secret') secrets.set(doc.metadata.name, { ...doc.data, ...doc.stringData })
+  }
+  const deployments = docs.filter(({ doc }) => doc.kind === 'Deployment')
+  for (const { file, doc } of deployments) {
+    const where = `${file} Deployment/${doc.metadata.name}`
+    const labels = doc.spec?.template?.metadata?.labels ?? {}
+    for (const [k, v] of Object.entries(doc.spec?.selector?.matchLabels ?? {})) if (labels[k] !== v) problems.push(`${where}: selector ${k}=${String(v)} does not match the pod labels`)
+    for (const c of doc.spec?.template?.spec?.containers ?? []) {
+      const ports = new Set((c.ports ?? []).flatMap((p: any) => [p.name, p.containerPort]))
+      for (const probe of ['livenessProbe', 'readinessProbe']) {
+        if (!c[probe]) problems.push(`${where}: container ${c.name} has no ${probe}`)
+        const port = c[probe]?.httpGet?.port
+        if (port !== undefined && !ports.has(port)) problems.push(`${where}: ${probe} port ${port} is not a container port`)
+      }
+      if (!c.resources?.requests || !c.resources?.limits) problems.push(`${where}: container ${c.name} needs resource requests and limits`)
+      for (const from of c.envFrom ?? []) if (from.configMapRef && !configMaps.has(from.configMapRef.name)) problems.push(`${where}: ConfigMap ${from.configMapRef.name} not defined`)
+      for (const e of c.env ?? []) {
+        const ref = e.valueFrom?.secretKeyRef
+        if (ref && !(secrets.get(ref.name) ?? {})[ref.key]) problems.push(`${where}: Secret ${ref.name} has no key ${ref.key}`)
+      }
+    }
+    if (doc.spec?.template?.spec?.securityContext?.runAsNonRoot !== true) problems.push(`${where}: pods must run as non-root`)
+  }
+  for (const { file, doc } of docs.filter(({ doc }) => doc.kind === 'Service')) {
+    const target = deployments.find(({ doc: d }) => Object.entries(doc.spec?.selector ?? {}).every(([k, v]) => d.spec?.template?.metadata?.labels?.[k] === v))
+    if (!target) { problems.push(`${file} Service/${doc.metadata.name}: selects no Deployment`); continue }
+    const names = new Set((target.doc.spec?.template?.spec?.containers ?? []).flatMap((c: any) => (c.ports ?? []).flatMap((p: any) => [p.name, p.containerPort])))
+    for (const p of doc.spec?.ports ?? []) if (!names.has(p.targetPort ?? p.port)) problems.push(`${file} Service/${doc.metadata.name}: targetPort ${p.targetPort} not on ${target.doc.metadata.name}`)
+  }
+  return problems
+}
+
+t.test('every manifest in infra/k8s validates against the Kubernetes schemas and the others', async (t) => {
+  const docs = loadManifests()
+  const kinds = docs.map(({ doc }) => `${doc.kind}/${doc.metadata.name}`)
+  for (const name of ['Deployment/flowgate-ingress', 'Deployment/flowgate-translator', 'Deployment/flowgate-egress', 'Deployment/flowgate-admin', 'Service/flowgate-ingress', 'Service/flowgate-translator', 'Service/flowgate-admin', 'Secret/flowgate-secrets', 'ConfigMap/flowgate-config']) {
+    t.ok(kinds.includes(name), `${name} present`)
+  }
+  t.same(manifestProblems(docs), [])
+  const replicas = Object.fromEntries(docs.filter(({ doc }) => doc.kind === 'Deployment').map(({ doc }) => [doc.metadata.name, doc.spec.replicas]))
+  t.equal(replicas['flowgate-egress'], 2)
+  t.equal(replicas['flowgate-admin'], 2)
+  const admin = docs.find(({ doc }) => doc.metadata.name === 'flowgate-admin' && doc.kind === 'Deployment')!.doc
+  const store = admin.spec.template.spec.containers[0].env.find((e: any) => e.name === 'FLOWGATE_STORE')
+  t.same(store.valueFrom.secretKeyRef, { name: 'flowgate-secrets', key: 'store-url' }, 'the PostgreSQL URL comes from the Secret')
+  const kustomization = readFileSync(join(DIR, 'kustomization.yaml'), 'utf8')
+  for (const file of new Set(docs.map((d) => d.file))) t.match(kustomization, file, `kustomization lists ${file}`)
+})
+
+t.test('a broken manifest fails', async (t) => {
+  const docs = loadManifests()
+  const broken = (mutate: (d: Doc) => void): string[] => {
+    const copy = structuredClone(docs)
+    mutate(copy.find(({ doc }) => doc.kind === 'Deployment' && doc.metadata.name === 'flowgate-egress')!.doc)
+    return manifestProblems(copy)
+  }
+  t.match(broken((d) => { d.spec.replicas = 'two' }).join('\n'), /replicas must be integer/)
+  t.match(broken((d) => { delete d.spec.template.spec.containers }).join('\n'), /required property containers/)
+  t.match(broken((d) => { d.spec.template.spec.containers[0].readinessProbe.httpGet.port = 'nope' }).join('\n'), /readinessProbe port nope/)
+  t.match(broken((d) => { d.spec.template.metadata.labels = { other: 'x' } }).join('\n'), /selector/)
+  t.match(broken((d) => { d.spec.template.spec.containers[0].env.push({ name: 'X', valueFrom: { secretKeyRef: { name: 'flowgate-secrets', key: 'missing' } } }) }).join('\n'), /no key missing/)
+  t.match(broken((d) => { d.apiVersion = 'apps/v9' }).join('\n'), /unknown apiVersion/)
+})
