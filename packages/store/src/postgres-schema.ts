@@ -1,4 +1,5 @@
 import type pg from 'pg'
+import { FG_ERR_STORE_INVALID } from './errors.js'
 
 /** Table names of one schema, quoted for SQL. */
 export interface PgNames {
@@ -14,7 +15,7 @@ export interface PgNames {
 }
 
 export function pgNames (schema: string): PgNames {
-  if (!/^[a-z_][a-z0-9_]{0,40}$/.test(schema)) throw new Error(`schema ${JSON.stringify(schema)}: lower-case letters, digits and _ only`)
+  if (!/^[a-z_][a-z0-9_]{0,40}$/.test(schema)) throw FG_ERR_STORE_INVALID(`schema ${JSON.stringify(schema)}: lower-case letters, digits and _ only`)
   return {
     schema,
     resources: `"${schema}".resources`,

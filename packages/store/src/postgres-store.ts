@@ -232,6 +232,7 @@ class PostgresStore implements Store {
     const live = typeof from === 'bigint'
     let pos = typeof from === 'bigint' ? from : parseVersion(from, 'fromResourceVersion')
     let dirty = true
+    let failures = 0
     let wait: (() => void) | undefined
     const waiter: Waiter = { wake: () => { dirty = true; const w = wait; wait = undefined; w?.() } }
     const stopped = (): boolean => this.closed || options.signal?.aborted === true
@@ -243,7 +244,20 @@ class PostgresStore implements Store {
       while (!stopped()) {
         if (!dirty) { await new Promise<void>((resolve) => { wait = resolve }); continue }
         dirty = false
-        const batch = await this.fetch(pos, options.kind, live)
+        let batch: Awaited<ReturnType<PostgresStore['fetch']>>
+        try {
+          batch = await this.fetch(pos, options.kind, live)
+          failures = 0
+        } catch (err) {
+          // A database restart or a dropped connection: keep the position and look again, rather than end a watch
+          // its consumer may never restart. Anything else (410, a bad version) ends it.
+          if (stopped()) return // closed under it: end quietly, as a close does
+          if ((err as StoreError).code !== 'FG_ERR_STORE_UNAVAILABLE') throw err
+          const delay = Math.min(5000, 250 * 2 ** failures++)
+          await new Promise<void>((resolve) => { const timer = setTimeout(resolve, delay); wait = () => { clearTimeout(timer); resolve() } })
+          dirty = true
+          continue
+        }
         if (batch.skipTo !== undefined) pos = batch.skipTo
         for (const row of batch.events) {
           if (stopped()) return

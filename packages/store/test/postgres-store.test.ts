@@ -92,7 +92,7 @@ t.test('secret values sealed before the store never reach the table in plaintext
   t.equal(Buffer.from(openSecret(stored!, key).data!.password!, 'base64').toString(), plaintext)
 })
 
-t.test('a watcher outlives its dropped LISTEN connection: it reconnects and catches up on what it missed', async (t) => {
+t.test('a watcher outlives dropped connections (its LISTEN, then every one): it reconnects and catches up on what it missed', async (t) => {
   const url = await server.createDatabase()
   const watcher = await opened(t, url)
   const writer = await opened(t, url)
@@ -110,7 +110,12 @@ t.test('a watcher outlives its dropped LISTEN connection: it reconnects and catc
   await writer.put(endpoint('while-down'))
   await writer.put(endpoint('after'))
   await until(() => events.length === 3)
-  t.same(events, ['before-drop', 'while-down', 'after'])
+  // Now every connection to the database but this one: the pools' and the listener.
+  await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  await writer.put(endpoint('after-all-dropped'))
+  await until(() => events.length === 4)
+  t.same(events, ['before-drop', 'while-down', 'after', 'after-all-dropped'])
   abort.abort()
   await done
 })
