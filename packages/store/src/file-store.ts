@@ -90,6 +90,8 @@ class FileEngine {
       }
       snapshotRv = BigInt(snapshot.resourceVersion)
       for (const r of snapshot.resources) this.state.set(keyString(keyOfResource(r)), r)
+      // Older snapshots a crash left behind before their removal: the newest one covers them.
+      for (const seq of snapshots.slice(1)) await unlink(join(this.dir, `snapshot-${pad(seq)}.json`)).catch(() => {})
     }
     this.rv = snapshotRv
 
