@@ -207,6 +207,7 @@ class FileEngine {
   }
 
   private async commit (ops: Op[]): Promise<void> {
+    if (this.poisoned !== undefined) { for (const op of ops) op.reject(this.poisoned); return }
     const overlay = new Map<string, StoredResource | null>()
     const current = (k: string): StoredResource | undefined => overlay.has(k) ? overlay.get(k) ?? undefined : this.state.get(k)
     let rv = this.rv
