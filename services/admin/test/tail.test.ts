@@ -111,8 +111,8 @@ t.test('payloads are cut at maxPayload and binary ones sent as base64', async (t
 t.test('a reader that stops reading loses frames, counted in the next frame it gets', async (t) => {
   const s = await tailServer(t)
   const c = connect(s.wsUrl, { authorization: `Bearer ${s.token}` })
-  await until(() => s.hub.readers === 1, 'subscription')
-  c.ws.pause()
+  await until(() => s.hub.readers === 1 && c.ws.readyState === c.ws.OPEN, 'subscription')
+  c.ws.pause() // (a no-op while the client is still CONNECTING, hence the readyState above)
   const payload = Buffer.alloc(2048, 'x')
   const total = 20_000
   for (let i = 0; i < total; i++) {
@@ -153,4 +153,21 @@ t.test('nothing is built for the tail while nobody listens', async (t) => {
   t.same(item?.event.destination, { topic: 'k', partition: 2, offset: '9', key: 'key', headers: { 'Content Type': 'text/plain' } })
   reader.close()
   t.equal(hub.hasReaders, false)
+})
+
+t.test('a reader with a full queue costs a count, not a frame', async (t) => {
+  const hub = createTailHub()
+  const reader = hub.subscribe({ dataflow: 'df' }, { maxQueue: 1 })
+  let built = 0
+  const key = { dataflow: 'df', namespace: 'default', direction: 'mqtt-to-kafka' as const, mqttTopic: 'a/b' }
+  const build = (): ReturnType<typeof event> => { built++; return event() }
+  hub.publishLazy(key, build)
+  hub.publishLazy(key, build)
+  hub.publishLazy(key, build)
+  hub.publishLazy({ ...key, dataflow: 'other' }, build)
+  t.equal(built, 1, 'built once for the one slot; the full queue and the other dataflow built nothing')
+  t.equal(reader.shift()?.dropped, 0)
+  hub.publishLazy(key, build)
+  t.equal(reader.shift()?.dropped, 2, 'the next frame says two were dropped')
+  reader.close()
 })

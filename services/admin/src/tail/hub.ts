@@ -26,22 +26,43 @@ export interface TailReader {
   close: () => void
 }
 
+/** What filters look at, known before any frame is built. */
+export interface TailKey {
+  dataflow: string
+  namespace: string
+  direction: TailDirection
+  /** The MQTT side's topic: the source going to Kafka, the destination coming back. */
+  mqttTopic: string
+}
+
 export interface TailHub {
   /** False while nobody listens: callers check it before building an event, so an unwatched dataflow pays nothing. */
   readonly hasReaders: boolean
   readonly readers: number
   publish: (event: TailEvent) => void
+  /**
+   * Publish where building the event costs something: `build` runs at most once, and only when some reader's
+   * filter matches and its queue has room; a reader that is full just counts the drop. So a stalled reader costs
+   * a dataflow a filter check and a counter, not a frame per message.
+   */
+  publishLazy: (key: TailKey, build: () => TailEvent) => void
   subscribe: (filter: TailFilter, opts?: { maxQueue?: number }) => TailReader
 }
 
-export function matchesFilter (filter: TailFilter, event: TailEvent): boolean {
-  if (filter.dataflow !== undefined && filter.dataflow !== event.dataflow) return false
-  if (filter.namespace !== undefined && filter.namespace !== event.namespace) return false
-  if (filter.direction !== undefined && filter.direction !== event.direction) return false
-  if (filter.topic !== undefined) {
-    const mqttTopic = event.direction === 'mqtt-to-kafka' ? event.source.topic : event.destination.topic
-    if (!topicMatches(filter.topic, mqttTopic)) return false
+export function keyOf (event: TailEvent): TailKey {
+  return {
+    dataflow: event.dataflow,
+    namespace: event.namespace,
+    direction: event.direction,
+    mqttTopic: event.direction === 'mqtt-to-kafka' ? event.source.topic : event.destination.topic
   }
+}
+
+export function matchesFilter (filter: TailFilter, key: TailKey): boolean {
+  if (filter.dataflow !== undefined && filter.dataflow !== key.dataflow) return false
+  if (filter.namespace !== undefined && filter.namespace !== key.namespace) return false
+  if (filter.direction !== undefined && filter.direction !== key.direction) return false
+  if (filter.topic !== undefined && !topicMatches(filter.topic, key.mqttTopic)) return false
   return true
 }
 
@@ -67,11 +88,11 @@ class Reader implements TailReader {
 
   get queued (): number { return this.size }
 
-  offer (event: TailEvent): void {
-    if (!matchesFilter(this.filter, event)) return
+  offer (key: TailKey, event: () => TailEvent): void {
+    if (!matchesFilter(this.filter, key)) return
     if (this.size === this.ring.length) { this.pendingDrops++; return }
     const slot = (this.head + this.size) % this.ring.length
-    this.ring[slot] = event
+    this.ring[slot] = event()
     this.drops[slot] = this.pendingDrops
     this.pendingDrops = 0
     this.size++
@@ -113,7 +134,14 @@ export function createTailHub (): TailHub {
     get readers () { return readers.size },
     publish (event) {
       if (readers.size === 0) return
-      for (const r of readers) r.offer(event)
+      const key = keyOf(event)
+      for (const r of readers) r.offer(key, () => event)
+    },
+    publishLazy (key, build) {
+      if (readers.size === 0) return
+      let event: TailEvent | undefined
+      const once = (): TailEvent => (event ??= build())
+      for (const r of readers) r.offer(key, once)
     },
     subscribe (filter, opts = {}) {
       const capacity = Math.max(1, Math.floor(opts.maxQueue ?? tailDefaults.maxQueue))

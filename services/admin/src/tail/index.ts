@@ -1,4 +1,4 @@
-export { createTailHub, matchesFilter, type TailHub, type TailFilter, type TailReader, type TailItem } from './hub.js'
+export { createTailHub, matchesFilter, keyOf, type TailKey, type TailHub, type TailFilter, type TailReader, type TailItem } from './hub.js'
 export { tailObserver } from './observer.js'
 export { tailRoute, type TailRouteOptions } from './route.js'
 export { toFrame, encodePayload, type TailFrame, type TailEvent, type TailDirection, type TailPayload } from './frame.js'

@@ -15,13 +15,12 @@ export function tailObserver (hub: TailHub, now: () => number = Date.now): {
   return {
     sentToKafka (flow, message, record, result) {
       if (!hub.hasReaders) return
-      const properties = jsonSafe(message.properties ?? {}) as Record<string, Json>
-      hub.publish({
+      hub.publishLazy({ dataflow: flow.name, namespace: flow.namespace, direction: 'mqtt-to-kafka', mqttTopic: message.topic }, () => ({
         ts: new Date(now()).toISOString(),
         dataflow: flow.name,
         namespace: flow.namespace,
         direction: 'mqtt-to-kafka',
-        source: { topic: message.topic, properties: { ...properties, qos: message.qos, retain: message.retain } },
+        source: { topic: message.topic, properties: { ...jsonSafe(message.properties ?? {}) as Record<string, Json>, qos: message.qos, retain: message.retain } },
         destination: {
           topic: record.topic,
           partition: result.partition,
@@ -30,7 +29,7 @@ export function tailObserver (hub: TailHub, now: () => number = Date.now): {
           headers: headerObject(record.headers)
         },
         payload: record.value
-      })
+      }))
     }
   }
 }
