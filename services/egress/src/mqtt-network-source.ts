@@ -73,6 +73,8 @@ export function createMqttNetworkSource (opts: Partial<MqttNetworkSourceOptions>
     const clientId = `${options.clientIdPrefix}-${ctx.instanceId}-${dataflow.namespace}-${dataflow.name}`.slice(0, 200)
     const url = brokerUrl(dataflow, options.url)
     const held: HeldAck[] = []
+    // Entries whose PUBACK mqtt.js has not produced yet, by packet identifier (a lookup per message: no scan).
+    const awaiting = new Map<number, HeldAck>()
     let generation = 0
     let attempt = 0
     let closing = false
@@ -105,6 +107,7 @@ export function createMqttNetworkSource (opts: Partial<MqttNetworkSourceOptions>
         if (packet.qos === 0 || packet.messageId === undefined) { done(0); return }
         const entry: HeldAck = { messageId: packet.messageId, settled: false, outcome: {}, generation }
         held.push(entry)
+        awaiting.set(entry.messageId, entry)
         outcome.then((o) => { entry.outcome = o }, (err: Error) => { entry.outcome = { reasonCode: 0x80, reasonString: err.message } })
           .then(() => { entry.settled = true; flush() })
         // mqtt.js holds its reading until this callback: called now, so messages keep flowing while Kafka works;
@@ -121,8 +124,9 @@ export function createMqttNetworkSource (opts: Partial<MqttNetworkSourceOptions>
     const sendPacket = internal._sendPacket.bind(client)
     internal._sendPacket = (packet, cb, ...rest) => {
       if (packet.cmd === 'puback') {
-        const entry = held.find((h) => h.messageId === packet.messageId && h.send === undefined)
+        const entry = packet.messageId !== undefined ? awaiting.get(packet.messageId) : undefined
         if (entry !== undefined) {
+          awaiting.delete(packet.messageId!)
           entry.send = () => {
             const o = entry.outcome
             if (o.reasonCode !== undefined && o.reasonCode >= 0x80) {
@@ -169,6 +173,7 @@ export function createMqttNetworkSource (opts: Partial<MqttNetworkSourceOptions>
       // Outcomes of the old connection's messages still settle (Kafka has them or will), but their PUBACKs are void:
       // the broker sends those messages again.
       held.length = 0
+      awaiting.clear()
       for (const r of drained.splice(0)) r()
       if (closing) return
       client.options.reconnectPeriod = backoffDelay(attempt++, options.reconnectMinMs, options.reconnectMaxMs)
