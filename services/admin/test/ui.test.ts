@@ -10,10 +10,10 @@ t.test('the web UI is served at / from this origin only, without the token', asy
   const html = await page.text()
   t.match(html, '<script type="module" src="/ui/app.js">')
   t.notMatch(html, /(src|href)="(https?:)?\/\//, 'no CDN or any other origin')
-  for (const [file, type] of [['app.js', 'text/javascript'], ['tail.js', 'text/javascript'], ['style.css', 'text/css']]) {
+  for (const [file, type] of [['app.js', 'text/javascript'], ['tail.js', 'text/javascript'], ['style.css', 'text/css']] as const) {
     const res = await fetch(`${admin.url}/ui/${file}`)
     t.equal(res.status, 200, file)
-    t.match(res.headers.get('content-type'), type!)
+    t.match(res.headers.get('content-type'), type)
   }
 })
 
