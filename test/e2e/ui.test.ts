@@ -100,6 +100,12 @@ t.test('an endpoint and a dataflow made in the UI carry a device message into Ka
   t.match(row, '"temperature":21.5')
   const records = await readRecords(topic, 1)
   t.match(String(records[0]?.value), '"temperature":21.5', 'the record is in Kafka')
+  // A burst: the pane renders once per animation frame and keeps the newest 500 rows.
+  for (let batch = 0; batch < 15; batch++) {
+    await Promise.all(Array.from({ length: 100 }, async (_, i) => await device.publishAsync('factory/line2/burst', `burst ${batch * 100 + i}`, { qos: 1 })))
+  }
+  await eventually(async () => (await page.locator('#tail-table tbody tr', { hasText: 'burst' }).count()) >= 500 ? true : undefined, 30_000, 'the burst in the tail')
+  t.equal(await page.locator('#tail-table tbody tr').count(), 500, 'the pane keeps the newest 500 rows')
   await page.waitForTimeout(2500) // one more status poll, so the screenshot shows counters and a rate
   await page.screenshot({ path: SHOTS + 'ui-tail.png', fullPage: true })
 
