@@ -25,8 +25,16 @@ async function opened (t: Test, dir: string, options?: Parameters<typeof openFil
 const key = (name: string): { kind: string, namespace: string, name: string } => ({ kind: 'DataflowEndpoint', namespace: 'default', name })
 const storeFiles = (dir: string): string[] => readdirSync(join(dir, 'store')).sort()
 
-function startChild (mode: 'write' | 'hold', dir: string): { proc: ChildProcess, lines: string[], exited: Promise<void> } {
-  const proc = spawn(process.execPath, ['--import', 'tsx', child, mode, dir], { stdio: ['ignore', 'pipe', 'inherit'] })
+function startChild (mode: 'write' | 'hold' | 'fill', dir: string, fileSizeLimitKiB?: number): { proc: ChildProcess, lines: string[], exited: Promise<void> } {
+  const argv = [process.execPath, '--import', 'tsx', child, mode, dir]
+  // Under a file size limit (ulimit -f), a write past it fails with EFBIG: a disk that is full, for this process.
+  const proc = fileSizeLimitKiB === undefined
+    ? spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] })
+    : spawn('bash', ['-c', `ulimit -f ${fileSizeLimitKiB}; exec "$@"`, 'bash', ...argv], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      // Without tap's loaders (NODE_OPTIONS): they write files of their own, which the limit would break.
+      env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_OPTIONS'))
+    })
   const lines: string[] = []
   let rest = ''
   proc.stdout!.on('data', (chunk: Buffer) => {
@@ -220,4 +228,16 @@ t.test('the lock tells a live holder from a recycled pid by the process start ti
   writeFileSync(join(dir, 'store', 'lock'), JSON.stringify({ pid: 1, start: '1', host: 'elsewhere' }))
   const store = await opened(t, dir)
   t.equal((await store.put(endpoint('mine'))).created, true)
+})
+
+t.test('a journal write that fails (disk full) is refused with FG_ERR_STORE_IO and cut back; the store goes on and loses nothing acknowledged', async (t) => {
+  const dir = dataDir(t)
+  const filler = startChild('fill', dir, 512)
+  await filler.exited
+  t.same(filler.lines.filter((l) => !/^\d+$/.test(l)), ['error FG_ERR_STORE_IO', 'small ok'], 'the write that did not fit is refused; a small one after it is not')
+  const acknowledged = filler.lines.filter((l) => /^\d+$/.test(l)).map(Number)
+  t.ok(acknowledged.length > 5, `${acknowledged.length} writes acknowledged before the disk was full`)
+  const store = await opened(t, dir)
+  const names = (await store.list()).items.map((r) => r.metadata.name)
+  t.same(names.sort(), [...acknowledged.map((n) => `cm-${n}`), 'small'].sort(), 'exactly the acknowledged writes are there: the failed one was cut back, not left torn before the small one')
 })
