@@ -106,7 +106,9 @@ t.test('an endpoint and a dataflow made in the UI carry a device message into Ka
   }
   await eventually(async () => (await page.locator('#tail-table tbody tr', { hasText: 'burst' }).count()) >= 500 ? true : undefined, 30_000, 'the burst in the tail')
   t.equal(await page.locator('#tail-table tbody tr').count(), 500, 'the pane keeps the newest 500 rows')
-  await page.waitForTimeout(2500) // one more status poll, so the screenshot shows counters and a rate
+  // Rates come from the difference of two status polls' counters.
+  const rate = page.locator('#dataflows tbody tr', { hasText: `${NS}/ui-flow` }).locator('td.num').nth(3)
+  await eventually(async () => /\/s$/.test(await rate.textContent() ?? '') ? true : undefined, 20_000, 'a rate')
   await page.screenshot({ path: SHOTS + 'ui-tail.png', fullPage: true })
 
   await page.getByRole('button', { name: `YAML of endpoint ${NS}/kafka` }).click()
