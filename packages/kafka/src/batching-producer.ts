@@ -196,7 +196,10 @@ export function createBatchingProducer (kafka: Kafka, endpoint: KafkaEndpoint, o
         for (const i of items) await produce(topic, [i])
         return
       }
-      if (!c.permanent) resetProducer()
+      if (!c.permanent) {
+        resetProducer()
+        retriableFailure.set(topic, err)
+      }
       if (c.code === 'FG_ERR_KAFKA_TOPIC_MISSING' || !c.permanent) metadata.invalidate(topic)
       logger.debug({ topic, records: items.length, code: c.code }, 'send failed')
       fail(items, err)
@@ -261,10 +264,21 @@ export function createBatchingProducer (kafka: Kafka, endpoint: KafkaEndpoint, o
     if (chunk.length > 0) await produce(topic, chunk)
   }
 
+  /** The last retriable send failure per topic, until the batches queued behind it have been failed too. */
+  const retriableFailure = new Map<string, unknown>()
+
   // One batch in flight per topic: records with the same key keep their order, even across retries without
   // idempotence; different topics proceed in parallel.
   function drive (topic: string, lane: Lane): void {
     if (lane.busy) return
+    const failure = retriableFailure.get(topic)
+    if (failure !== undefined) {
+      // The broker just failed a send for good reason to believe it is down: hand every batch queued behind it back
+      // to the caller now rather than letting each wait out its own retries. The caller's buffer retries them,
+      // translated again — so a message whose Message Expiry ran out meanwhile is dropped, not delivered late.
+      retriableFailure.delete(topic)
+      for (const queued of lane.queue.splice(0)) { fail(queued.items, failure); queued.done() }
+    }
     const next = lane.queue.shift()
     if (next == null) { lanes.delete(topic); return }
     lane.busy = true

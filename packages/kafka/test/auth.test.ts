@@ -72,61 +72,55 @@ t.test('a broker certificate from an untrusted CA fails with FG_ERR_KAFKA_AUTH_F
 })
 
 // Managed identity: @azure/identity's ManagedIdentityCredential, pointed at our loopback token endpoint through its
-// documented App Service variables, so nothing leaves 127.0.0.1.
-async function withIdentityEndpoint<T> (server: TokenServer, fn: () => Promise<T>): Promise<T> {
-  const saved = { e: process.env.IDENTITY_ENDPOINT, h: process.env.IDENTITY_HEADER }
-  process.env.IDENTITY_ENDPOINT = server.url
-  process.env.IDENTITY_HEADER = server.header
-  try {
-    return await fn()
-  } finally {
-    if (saved.e == null) delete process.env.IDENTITY_ENDPOINT; else process.env.IDENTITY_ENDPOINT = saved.e
-    if (saved.h == null) delete process.env.IDENTITY_HEADER; else process.env.IDENTITY_HEADER = saved.h
-  }
+// documented App Service variables, so nothing leaves 127.0.0.1. @azure/identity settles on its identity source and
+// endpoint at first use in a process, so the file shares one token endpoint and each test reads its own requests.
+const server = await tokenServer(r)
+t.teardown(server.close)
+process.env.IDENTITY_ENDPOINT = server.url
+process.env.IDENTITY_HEADER = server.header
+async function withIdentityEndpoint<T> (fn: (requests: TokenServer['requests']) => Promise<T>): Promise<T> {
+  const since = server.requests.length
+  return fn(new Proxy(server.requests, { get: (target, p) => Reflect.get(target.slice(since), p) }))
 }
 
 const audience = r.oauth.audience
 
 t.test('SystemAssignedManagedIdentity with an audience override authenticates with OAUTHBEARER', async (t) => {
-  const server = await tokenServer(r)
-  t.teardown(server.close)
-  await withIdentityEndpoint(server, async () => {
+  await withIdentityEndpoint(async (requests) => {
     const ep = endpoint({ host: r.listeners.oauthbearer, authentication: { method: 'SystemAssignedManagedIdentity', systemAssignedManagedIdentitySettings: { audience } } })
     const c = endpointKafkaConfig(ep, {}, { clientId: 'flowgate-kafka-test', logger: silent })
     t.equal(c.scope, `${audience}/.default`)
     await roundTrip(t, new Kafka(c.config), ep)
-    t.ok(server.requests.length >= 1, 'the token came from the identity endpoint')
-    t.equal(server.requests[0]?.resource, audience, 'asked for the audience as resource')
-    t.equal(server.requests[0]?.clientId, null, 'system-assigned: no client id')
+    t.ok(requests.length >= 1, 'the token came from the identity endpoint')
+    t.equal(requests[0]?.resource, audience, 'asked for the audience as resource')
+    t.equal(requests[0]?.clientId, null, 'system-assigned: no client id')
   })
 })
 
 t.test('UserAssignedManagedIdentity asks for its client id and scope', async (t) => {
-  const server = await tokenServer(r)
-  t.teardown(server.close)
-  await withIdentityEndpoint(server, async () => {
+  await withIdentityEndpoint(async (requests) => {
     const ep = endpoint({ host: r.listeners.oauthbearer, authentication: { method: 'UserAssignedManagedIdentity', userAssignedManagedIdentitySettings: { clientId: '00000000-0000-0000-0000-00000000c11e', scope: `${audience}/.default` } } })
     await roundTrip(t, kafkaFor({ endpoint: ep, secrets: {} }), ep)
-    t.equal(server.requests[0]?.clientId, '00000000-0000-0000-0000-00000000c11e')
-    t.equal(server.requests[0]?.resource, audience)
+    t.equal(requests[0]?.clientId, '00000000-0000-0000-0000-00000000c11e')
+    t.equal(requests[0]?.resource, audience)
   })
 })
 
 t.test('a managed-identity token for another audience is refused by the broker', async (t) => {
-  const server = await tokenServer(r)
-  t.teardown(server.close)
-  await withIdentityEndpoint(server, async () => {
+  await withIdentityEndpoint(async (requests) => {
     const ep = endpoint({ host: r.listeners.oauthbearer, authentication: { method: 'SystemAssignedManagedIdentity', systemAssignedManagedIdentitySettings: { audience: 'api://someone-else' } } })
     await expectCode(t, ep, {}, 'FG_ERR_KAFKA_AUTH_FAILED')
-    t.equal(server.requests[0]?.resource, 'api://someone-else')
+    t.equal(requests[0]?.resource, 'api://someone-else')
   })
 })
 
 t.test('short-lived tokens are replaced before they expire and new connections keep authenticating', async (t) => {
-  const server = await tokenServer(r, { lifetimeSeconds: 8 })
-  t.teardown(server.close)
-  await withIdentityEndpoint(server, async () => {
-    const ep = endpoint({ host: r.listeners.oauthbearer, authentication: { method: 'SystemAssignedManagedIdentity', systemAssignedManagedIdentitySettings: { audience } } })
+  server.lifetimeSeconds = 8
+  t.teardown(() => { server.lifetimeSeconds = 3600 })
+  await withIdentityEndpoint(async (requests) => {
+    // A client id of its own: @azure/identity caches tokens per identity and scope in the process, and an earlier
+    // test already holds a one-hour token for the system-assigned identity.
+    const ep = endpoint({ host: r.listeners.oauthbearer, authentication: { method: 'UserAssignedManagedIdentity', userAssignedManagedIdentitySettings: { clientId: '00000000-0000-0000-0000-0000000e0008', scope: `${audience}/.default` } } })
     const c = endpointKafkaConfig(ep, {}, { clientId: 'flowgate-kafka-test', logger: silent })
     const kafka = new Kafka(c.config)
     const topic = uniqueTopic('refresh')
@@ -144,7 +138,7 @@ t.test('short-lived tokens are replaced before they expire and new connections k
     await admin.listTopics()
     await admin.disconnect()
     t.ok(c.tokenProvider!.fetches > firstFetches, 'a fresh token was fetched')
-    const last = server.requests.at(-1)!
+    const last = requests.at(-1)!
     t.ok(last.at < refreshAt + 8_000, 'before the previous token expired')
     await producer.send({ topic, key: null, value: Buffer.from('second'), headers: [] })
     t.same((await readRecords(topic, 2)).map((x) => x.value?.toString()), ['first', 'second'], 'the long-lived producer connection still works')

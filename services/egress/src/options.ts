@@ -15,6 +15,6 @@ export interface EgressOptions {
 export const egressDefaults: EgressOptions = {
   bufferMessages: 10_000,
   retryMinMs: 200,
-  retryMaxMs: 30_000,
+  retryMaxMs: 10_000,
   statusIntervalMs: 2_000
 }

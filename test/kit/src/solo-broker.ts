@@ -1,0 +1,91 @@
+import { spawn, execFile, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, writeFileSync, rmSync, openSync, closeSync } from 'node:fs'
+import { createServer, connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { promisify } from 'node:util'
+import type { AddressInfo } from 'node:net'
+import { rig } from './rig.js'
+
+const run = promisify(execFile)
+
+/**
+ * A Kafka broker of its own (PLAINTEXT only, same jars as the rig) that a test may stop and start again on the same
+ * port and data: the shared rig serves every other test at once and must never go down.
+ */
+export interface SoloBroker {
+  bootstrap: string
+  stop: () => Promise<void>
+  start: () => Promise<void>
+  destroy: () => Promise<void>
+}
+
+async function freePort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+function clusterId (): string {
+  const b = randomBytes(16)
+  b[6] = (b[6]! & 0x0f) | 0x40
+  b[8] = (b[8]! & 0x3f) | 0x80
+  return b.toString('base64url')
+}
+
+async function accepts (port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true) })
+    socket.on('error', () => resolve(false))
+  })
+}
+
+export async function startSoloBroker (): Promise<SoloBroker> {
+  const { classpath } = await rig()
+  const dir = mkdtempSync(join(tmpdir(), 'flowgate-solo-kafka-'))
+  const [port, controller] = [await freePort(), await freePort()]
+  const props = join(dir, 'server.properties')
+  writeFileSync(props, [
+    'process.roles=broker,controller', 'node.id=1', `controller.quorum.voters=1@127.0.0.1:${controller}`,
+    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}`, `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    'controller.listener.names=CONTROLLER', 'inter.broker.listener.name=PLAINTEXT', 'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    `log.dirs=${join(dir, 'data')}`, 'num.partitions=1', 'offsets.topic.replication.factor=1', 'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1', 'group.initial.rebalance.delay.ms=0', 'auto.create.topics.enable=false'
+  ].join('\n') + '\n')
+  writeFileSync(join(dir, 'log4j2.yaml'), 'Configuration:\n  Appenders:\n    Console: { name: STDOUT, PatternLayout: { Pattern: "%d %p %c %m%n" } }\n  Loggers:\n    Root: { level: WARN, AppenderRef: [{ ref: STDOUT }] }\n')
+  const jvm = ['-Xms128m', '-Xmx384m', '-XX:+UseSerialGC', `-Dlog4j2.configurationFile=${join(dir, 'log4j2.yaml')}`, '-cp', join(classpath, '*')]
+  await run('java', [...jvm, '-XX:TieredStopAtLevel=1', 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', props], { timeout: 60_000 })
+
+  let child: ChildProcess | undefined
+  const broker: SoloBroker = {
+    bootstrap: `127.0.0.1:${port}`,
+    async start () {
+      const out = openSync(join(dir, 'broker.log'), 'a')
+      child = spawn('java', [...jvm, 'kafka.Kafka', props], { stdio: ['ignore', out, out] })
+      closeSync(out)
+      const until = Date.now() + 60_000
+      while (!(await accepts(port))) {
+        if (Date.now() > until || child.exitCode !== null) throw new Error(`solo Kafka did not start (log: ${join(dir, 'broker.log')})`)
+        await new Promise((resolve) => setTimeout(resolve, 200))
+      }
+    },
+    async stop () {
+      const c = child
+      if (!c || c.exitCode !== null) return
+      const exited = new Promise((resolve) => c.once('exit', resolve))
+      c.kill('SIGTERM')
+      const timer = setTimeout(() => c.kill('SIGKILL'), 20_000)
+      await exited
+      clearTimeout(timer)
+    },
+    async destroy () {
+      await broker.stop()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+  await broker.start()
+  return broker
+}
