@@ -116,6 +116,17 @@ t.test('an endpoint and a dataflow made in the UI carry a device message into Ka
   t.match(yaml, 'saslType: Plain')
   t.match(yaml, 'secretRef: sasl-secret')
   await page.screenshot({ path: SHOTS + 'ui-yaml.png' })
+  await page.locator('#yaml-dialog').getByRole('button', { name: 'Close' }).click()
+
+  // Edit: the form opens filled from the stored resource and saves conditionally on its resourceVersion.
+  await page.getByRole('button', { name: `Edit endpoint ${NS}/kafka` }).click()
+  t.equal(await form.getByLabel('Host').inputValue(), r.listeners.saslPlaintext)
+  t.equal(await form.getByLabel('Synced secret name').inputValue(), 'sasl-secret')
+  await form.getByLabel('Compression').selectOption('Gzip')
+  await form.getByRole('button', { name: 'Apply' }).click()
+  await page.locator('#endpoint-dialog').waitFor({ state: 'hidden' })
+  await page.getByRole('button', { name: `YAML of endpoint ${NS}/kafka` }).click()
+  t.match(await page.locator('#yaml-text').textContent(), 'compression: Gzip')
 })
 
 t.test('every form control has a label and every action is a button', async (t) => {
