@@ -121,7 +121,7 @@ async function submit (onSaved) {
     const key = value(f, 'x509Key')
     if (resource.spec.kafkaSettings.authentication.method === 'X509Certificate' && (cert !== '' || key !== '')) {
       const secretName = value(f, 'secretRef')
-      if (secretName === '') { showFieldError(f, resource.spec.kafkaSettings.authentication && '/spec/kafkaSettings/authentication/x509CertificateSettings/secretRef', 'required: the secret to write the certificate into'); return }
+      if (secretName === '') { showFieldError(f, '/spec/kafkaSettings/authentication/x509CertificateSettings/secretRef', 'required: the secret to write the certificate into'); return }
       const chain = value(f, 'x509Chain')
       await api('PUT', resourcePath('secrets', namespace, secretName), {
         apiVersion: 'v1',
