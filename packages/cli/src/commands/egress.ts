@@ -165,8 +165,13 @@ export function ingressView (store: Store, ingressHost: string): Store {
     const spec = r.spec as { mqttSettings?: Record<string, unknown> }
     return { ...r, metadata: { ...r.metadata, annotations }, spec: { ...spec, mqttSettings: { ...spec.mqttSettings, host: ingressHost } } }
   }
+  // Delegation spelled out: a store may be a class instance, whose methods a spread would not copy.
   return {
-    ...store,
+    put: (resource, options) => store.put(resource, options),
+    putAll: (items) => store.putAll(items),
+    delete: (key, options) => store.delete(key, options),
+    setStatus: (key, status) => store.setStatus(key, status),
+    close: () => store.close(),
     get: async (key) => { const r = await store.get(key); return r && map(r) },
     list: async (filter) => { const l = await store.list(filter); return { ...l, items: l.items.map(map) } },
     async * watch (opts) { for await (const e of store.watch(opts)) yield { ...e, object: map(e.object) } }
