@@ -112,12 +112,29 @@ export function startEgress (settings: {
       properties: packet.properties,
       receivedAt
     }
-    const outcomes: Array<Promise<PublishOutcome>> = []
-    for (const r of running.values()) if (r.flow?.matches(message.topic)) outcomes.push(r.flow.accept(message))
-    if (outcomes.length === 0) return undefined
+    let first: Promise<PublishOutcome> | undefined
+    let more: Array<Promise<PublishOutcome>> | undefined
+    for (const r of running.values()) {
+      if (!r.flow?.matches(message.topic)) continue
+      const outcome = r.flow.accept(message)
+      if (first === undefined) first = outcome
+      else (more ??= [first]).push(outcome)
+    }
     // Several dataflows may take one publish: the device hears of the first failure.
-    return Promise.all(outcomes).then((all) => all.find((o) => o.reasonCode !== undefined) ?? {})
+    if (more !== undefined) return Promise.all(more).then((all) => all.find((o) => o.reasonCode !== undefined) ?? {})
+    return first
   })
+
+  /** The flow's metric series, bound once: prom-client's label lookup per message showed up in profiles. */
+  function flowMetrics (labels: { namespace: string, dataflow: string }) {
+    return {
+      received: metrics.received.labels(labels),
+      receivedBytes: metrics.receivedBytes.labels(labels),
+      sent: metrics.sent.labels(labels),
+      sentBytes: metrics.sentBytes.labels(labels),
+      sendLatency: metrics.sendLatency.labels(labels)
+    }
+  }
 
   async function startFlow (resolved: ResolvedDataflow): Promise<Running> {
     return resolved.source.spec.endpointType === 'Kafka' ? startKafkaSourceFlow(resolved) : startMqttSourceFlow(resolved)
@@ -125,6 +142,7 @@ export function startEgress (settings: {
 
   async function startKafkaSourceFlow (resolved: ResolvedDataflow): Promise<Running> {
     const labels = { namespace: resolved.namespace, dataflow: resolved.name }
+    const m = flowMetrics(labels)
     const status = new StatusTracker()
     const flowLog = log.child({ dataflow: resolved.name, namespace: resolved.namespace })
     if (!factories.kafkaToMqttFlow) throw Object.assign(new Error('Kafka → MQTT dataflows are not available in this build'), { code: 'Unsupported' })
@@ -132,8 +150,8 @@ export function startEgress (settings: {
       instanceId,
       logger: flowLog,
       observer: {
-        received (bytes) { metrics.received.inc(labels); metrics.receivedBytes.inc(labels, bytes); status.count('received') },
-        sent (bytes, latencyMs) { metrics.sent.inc(labels); metrics.sentBytes.inc(labels, bytes); metrics.sendLatency.observe(labels, latencyMs / 1000); status.count('sent') },
+        received (bytes) { m.received.inc(); m.receivedBytes.inc(bytes); status.count('received') },
+        sent (bytes, latencyMs) { m.sent.inc(); m.sentBytes.inc(bytes); m.sendLatency.observe(latencyMs / 1000); status.count('sent') },
         dropped (reason, detail) { metrics.dropped.inc({ ...labels, reason }); status.drop(reason); flowLog.debug({ reason, detail }, 'message dropped') },
         state (state, code, detail) {
           if (state === 'ready') status.set('True', 'Running')
@@ -152,6 +170,7 @@ export function startEgress (settings: {
       throw Object.assign(new Error(`MQTT source ${resolved.source.name} is not the embedded broker and this build has no network MQTT source`), { code: 'Unsupported' })
     }
     const labels = { namespace: resolved.namespace, dataflow: resolved.name }
+    const m = flowMetrics(labels)
     const status = new StatusTracker()
     const flowLog = log.child({ dataflow: resolved.name, namespace: resolved.namespace })
     const destination = await factories.kafkaDestination(resolved, { instanceId, logger: flowLog })
@@ -163,11 +182,11 @@ export function startEgress (settings: {
       destination,
       options,
       observer: {
-        received (m) { metrics.received.inc(labels); metrics.receivedBytes.inc(labels, m.payload.byteLength); status.count('received') },
-        sent (m, record, result, latencyMs) {
-          metrics.sent.inc(labels); metrics.sentBytes.inc(labels, record.value.byteLength); metrics.sendLatency.observe(labels, latencyMs / 1000)
+        received (message) { m.received.inc(); m.receivedBytes.inc(message.payload.byteLength); status.count('received') },
+        sent (message, record, result, latencyMs) {
+          m.sent.inc(); m.sentBytes.inc(record.value.byteLength); m.sendLatency.observe(latencyMs / 1000)
           status.count('sent')
-          settings.observer?.sentToKafka?.(resolved, m, record, result)
+          settings.observer?.sentToKafka?.(resolved, message, record, result)
         },
         dropped (_m, reason, detail) {
           metrics.dropped.inc({ ...labels, reason }); status.drop(reason)
@@ -261,11 +280,14 @@ export function startEgress (settings: {
   }, options.statusIntervalMs)
   statusTimer.unref()
 
-  const ready = (async () => {
-    const listed = await store.list()
-    for (const item of listed.items) if (RESOURCE_KINDS.has(item.kind)) cache.set(cacheKey(item.kind, item.metadata.namespace, item.metadata.name), item)
-    await reconcile()
-    void (async () => {
+  /** Lists everything, then follows changes; a watch the store can no longer serve (410) lists again. */
+  async function follow (): Promise<void> {
+    for (;;) {
+      const listed = await store.list()
+      cache.clear()
+      for (const item of listed.items) if (RESOURCE_KINDS.has(item.kind)) cache.set(cacheKey(item.kind, item.metadata.namespace, item.metadata.name), item)
+      await reconcile()
+      resolveListed?.()
       try {
         for await (const event of store.watch({ fromResourceVersion: listed.resourceVersion, signal: abort.signal })) {
           const { kind, metadata } = event.object
@@ -275,11 +297,22 @@ export function startEgress (settings: {
           else cache.set(key, event.object)
           void reconcile()
         }
+        return
       } catch (err) {
-        if (!abort.signal.aborted) log.error({ err: (err as Error).message }, 'store watch ended')
+        if (abort.signal.aborted) return
+        const e = err as Error & { code?: string }
+        if (e.code === 'FG_ERR_STORE_WATCH_EXPIRED') { log.warn('store watch fell behind; listing again'); continue }
+        log.error({ err: e.message, code: e.code }, 'store watch ended; retrying in 1 s')
+        await new Promise((resolve) => setTimeout(resolve, 1000).unref())
       }
-    })()
-  })()
+    }
+  }
+
+  let resolveListed: (() => void) | undefined
+  const ready = new Promise<void>((resolve, reject) => {
+    resolveListed = resolve
+    follow().catch((err: Error) => { log.error({ err: err.message }, 'dataflow runtime stopped following the store'); reject(err) })
+  })
 
   return {
     metrics,
