@@ -5,8 +5,9 @@ import type { Bench } from './lib/types.js'
 import { producerBench } from './producer.bench.js'
 import { mqttToKafkaBench } from './mqtt-to-kafka.bench.js'
 import { kafkaToMqttBench } from './kafka-to-mqtt.bench.js'
+import { splitBench } from './split.bench.js'
 
-const benches: Bench[] = [producerBench, mqttToKafkaBench, kafkaToMqttBench]
+const benches: Bench[] = [producerBench, mqttToKafkaBench, kafkaToMqttBench, splitBench]
 
 const wanted = process.argv.slice(2)
 const unknown = wanted.filter((w) => !benches.some((b) => b.name === w))
