@@ -122,3 +122,68 @@ t.test('a publish to a missing Kafka topic is refused to an MQTT 5 device with a
   const metrics = (await gw.admin.get('/metrics')).body as string
   t.match(metrics, /aio_dataflow_messages_dropped_total\{namespace="azure-iot-operations",dataflow="my-dataflow",reason="topic-missing"\} 1/)
 })
+
+t.test('endpoints carry a status derived from the dataflows that use them', async (t) => {
+  const topic = uniqueTopic('e2e-endpoint-status')
+  await createTopic(topic, 1)
+  const gw = await startTestGateway(t, startGateway)
+  t.equal((await gw.admin.apply(manifests(topic))).status, 200)
+  const ready = await eventually(async () => {
+    const { body } = await gw.admin.get('/api/v1/namespaces/azure-iot-operations/dataflowendpoints/kafka')
+    return body.status?.conditions?.[0]?.status === 'True' ? body.status : undefined
+  }, 20_000, 'the kafka endpoint to be Ready')
+  t.same(ready.dataflows, ['my-dataflow'], 'names the dataflows that reach it')
+  t.equal(ready.conditions[0].reason, 'InUse')
+  const unused = await eventually(async () => {
+    const { body } = await gw.admin.get('/api/v1/namespaces/default/dataflowendpoints/default')
+    return body.status?.conditions?.[0]?.reason === 'NotInUse' ? body.status : undefined
+  }, 20_000, 'the unused default endpoint to say so')
+  t.equal(unused.conditions[0].status, 'Unknown')
+})
+
+t.test('a bad credential makes its dataflow Degraded with the cause, while other dataflows keep flowing', async (t) => {
+  const good = uniqueTopic('e2e-good')
+  await createTopic(good, 1)
+  const gw = await startTestGateway(t, startGateway)
+  t.equal((await gw.admin.apply(manifests(good))).status, 200)
+  const bad = `
+apiVersion: v1
+kind: Secret
+metadata: { name: wrong-secret, namespace: azure-iot-operations }
+stringData: { username: ${r.users['scram-sha-256'].username}, password: not-the-password }
+---
+apiVersion: connectivity.iotoperations.azure.com/v1beta1
+kind: DataflowEndpoint
+metadata: { name: kafka-bad, namespace: azure-iot-operations }
+spec:
+  endpointType: Kafka
+  kafkaSettings:
+    host: ${r.listeners.saslPlaintext}
+    authentication: { method: Sasl, saslSettings: { saslType: ScramSha256, secretRef: wrong-secret } }
+    tls: { mode: Disabled }
+---
+apiVersion: connectivity.iotoperations.azure.com/v1beta1
+kind: Dataflow
+metadata: { name: bad-credentials, namespace: azure-iot-operations }
+spec:
+  operations:
+    - { operationType: Source, sourceSettings: { endpointRef: default, dataSources: [ 'other/#' ] } }
+    - { operationType: Destination, destinationSettings: { endpointRef: kafka-bad, dataDestination: ${good} } }`
+  t.equal((await gw.admin.apply(bad)).status, 200)
+  const device = await connectAsync(`mqtt://127.0.0.1:${gw.mqtt.port}`, { protocolVersion: 5 })
+  t.teardown(() => device.endAsync(true)) // its publish is never acknowledged: a graceful end would wait for it
+  // The bad dataflow's publish waits (retried with backoff); the good one goes through meanwhile.
+  void device.publishAsync('other/x', 'never delivered', { qos: 1 }).catch(() => {})
+  const degraded = await eventually(async () => {
+    const { body } = await gw.admin.get('/api/v1/namespaces/azure-iot-operations/dataflows/bad-credentials')
+    const c = body.status?.conditions?.find((x: { type: string }) => x.type === 'Ready')
+    return c?.status === 'False' ? c : undefined
+  }, 30_000, 'the bad dataflow to report its cause')
+  t.equal(degraded.reason, 'AuthenticationFailed')
+  // Another device: PUBACKs on one connection leave in publish order (MQTT 5 §4.6), so the held publish would hold it.
+  const other = await connectAsync(`mqtt://127.0.0.1:${gw.mqtt.port}`, { protocolVersion: 5 })
+  t.teardown(() => other.endAsync())
+  await other.publishAsync('factory/ok', 'still flowing', { qos: 1 })
+  const [record] = await readRecords(good, 1)
+  t.equal(record?.value?.toString(), 'still flowing')
+})

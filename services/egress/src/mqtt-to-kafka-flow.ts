@@ -1,7 +1,7 @@
 import { topicMatches } from '@flowgate/mqtt'
 import { egressDefaults, type EgressOptions } from './options.js'
 import type { InboundMqttMessage, KafkaDestination, DestinationError, OutboundRecord, TranslateToKafka, Translation } from './ports.js'
-import { pubackReasonFor, dropReasonOf } from './reason-codes.js'
+import { pubackReasonFor, dropReasonOf, holdsTheFlow } from './reason-codes.js'
 import { backoffDelay } from './backoff.js'
 
 export interface PublishOutcome { reasonCode?: number, reasonString?: string }
@@ -154,7 +154,7 @@ export class MqttToKafkaFlow {
       this.settled()
     }, (err: DestinationError) => {
       this.inFlight--
-      if (err.permanent) {
+      if (err.permanent && !holdsTheFlow(err.code)) {
         this.drop(item, dropReasonOf(err.code), err.message)
         this.settled()
       } else {

@@ -39,5 +39,7 @@ export interface DestinationError extends Error {
 
 export interface KafkaDestination {
   send: (record: OutboundRecord) => Promise<{ partition: number, offset: string }>
+  /** Connects ahead of the first record, so a bad credential or an unreachable broker shows in the status at once. */
+  connect?: () => Promise<void>
   close: () => Promise<void>
 }

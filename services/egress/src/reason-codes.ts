@@ -32,3 +32,14 @@ export function dropReasonOf (code: string): string {
     default: return 'rejected'
   }
 }
+
+/**
+ * Failures of the endpoint rather than of a record: every record would fail the same way until the user fixes the
+ * endpoint or its Secret (which restarts the dataflow). The flow holds its messages and reports the cause instead of
+ * dropping them one by one.
+ */
+const ENDPOINT_FAILURES = new Set(['FG_ERR_KAFKA_AUTH_FAILED', 'FG_ERR_KAFKA_CONFIG'])
+
+export function holdsTheFlow (code: string): boolean {
+  return ENDPOINT_FAILURES.has(code)
+}

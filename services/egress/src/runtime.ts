@@ -4,7 +4,7 @@ import { egressDefaults, type EgressOptions } from './options.js'
 import { cacheKey, resolveDataflow, type ResourceCache, type ResolvedDataflow } from './resolve.js'
 import { MqttToKafkaFlow, type PublishOutcome } from './mqtt-to-kafka-flow.js'
 import { createDataflowMetrics, type DataflowMetrics } from './metrics.js'
-import { StatusTracker, reasonOf } from './status.js'
+import { StatusTracker, reasonOf, endpointStatus } from './status.js'
 import type { InboundMqttMessage, KafkaDestination, TranslateToKafka } from './ports.js'
 
 /** A running Kafka → MQTT dataflow as the runtime manages it (built by `FlowFactories.kafkaToMqttFlow`). */
@@ -211,6 +211,10 @@ export function startEgress (settings: {
       }
     }
     status.set('True', 'Running')
+    destination.connect?.().catch((err: Error & { code?: string }) => {
+      status.set('False', reasonOf(err.code), err.message)
+      flowLog.warn({ code: err.code, err: err.message }, 'destination not reachable yet')
+    })
     flowLog.info({ source: resolved.source.dataSources, destination: resolved.destination.dataDestination, embedded: resolved.source.embedded }, 'dataflow started')
     return {
       resolved,
@@ -277,8 +281,32 @@ export function startEgress (settings: {
       const resource = cache.get(r.resolved.key)
       if (status && resource) void writeStatus(resource, status)
     }
+    writeEndpointStatuses()
   }, options.statusIntervalMs)
   statusTimer.unref()
+
+  const endpointStatusWritten = new Map<string, string>()
+  /** Every endpoint's status from the dataflows that use it, written when it changes. */
+  function writeEndpointStatuses (): void {
+    const users = new Map<string, Array<{ dataflow: string, ready: StatusTracker['readyCondition'] }>>()
+    for (const r of running.values()) {
+      for (const ep of [r.resolved.source, r.resolved.destination]) {
+        const key = cacheKey('DataflowEndpoint', ep.namespace, ep.name)
+        const list = users.get(key) ?? []
+        list.push({ dataflow: r.resolved.name, ready: r.status.readyCondition })
+        users.set(key, list)
+      }
+    }
+    for (const [key, resource] of cache) {
+      if (resource.kind !== 'DataflowEndpoint') continue
+      const status = endpointStatus(users.get(key) ?? [])
+      // Timestamps left out: an unused endpoint's status would otherwise change at every tick.
+      const fingerprint = JSON.stringify([status.dataflows, status.conditions.map((c) => [c.status, c.reason, c.message])])
+      if (endpointStatusWritten.get(key) === fingerprint) continue
+      endpointStatusWritten.set(key, fingerprint)
+      void writeStatus(resource, status)
+    }
+  }
 
   /** Lists everything, then follows changes; a watch the store can no longer serve (410) lists again. */
   async function follow (): Promise<void> {

@@ -57,6 +57,9 @@ export class StatusTracker {
     this.dirty = true
   }
 
+  /** The current Ready condition (for the endpoints' status, derived from their dataflows'). */
+  get readyCondition (): Condition { return this.ready }
+
   count (what: 'received' | 'sent'): void { this.counters[what]++; this.dirty = true }
   drop (reason: string): void { this.counters.dropped[reason] = (this.counters.dropped[reason] ?? 0) + 1; this.dirty = true }
   setBuffered (n: number): void { if (this.counters.buffered !== n) { this.counters.buffered = n; this.dirty = true } }
@@ -67,4 +70,18 @@ export class StatusTracker {
     this.dirty = false
     return { conditions: [this.ready, this.degraded], counters: structuredClone(this.counters) }
   }
+}
+
+/**
+ * An endpoint's status, derived from the dataflows that use it: an endpoint has no connection of its own, so it is
+ * Ready when its dataflows reach it, not Ready with their reason when one cannot, and Unknown when none uses it.
+ */
+export function endpointStatus (users: Array<{ dataflow: string, ready: Condition }>, now = new Date()): { conditions: Condition[], dataflows: string[] } {
+  const at = now.toISOString()
+  if (users.length === 0) return { conditions: [{ type: 'Ready', status: 'Unknown', reason: 'NotInUse', message: 'no running dataflow uses this endpoint', lastTransitionTime: at }], dataflows: [] }
+  const failing = users.find((u) => u.ready.status === 'False')
+  const ready: Condition = failing
+    ? { type: 'Ready', status: 'False', reason: failing.ready.reason, message: `dataflow ${failing.dataflow}: ${failing.ready.message ?? failing.ready.reason}`, lastTransitionTime: failing.ready.lastTransitionTime }
+    : { type: 'Ready', status: 'True', reason: 'InUse', lastTransitionTime: users.map((u) => u.ready.lastTransitionTime).sort().at(-1) ?? at }
+  return { conditions: [ready], dataflows: users.map((u) => u.dataflow).sort() }
 }

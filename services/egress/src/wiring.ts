@@ -1,7 +1,7 @@
 import type { LookupFunction } from 'node:net'
 import { Kafka } from 'kafkajs'
 import type { Logger } from 'pino'
-import { endpointKafkaConfig, createBatchingProducer, registerCodecs, pinoLogCreator, type KafkaEndpoint, type ResolvedSecrets } from '@flowgate/kafka'
+import { endpointKafkaConfig, createBatchingProducer, registerCodecs, pinoLogCreator, toKafkaEndpointError, type KafkaEndpoint, type ResolvedSecrets } from '@flowgate/kafka'
 import { translateMqttMessage, userPropertiesFrom, type MqttProperties, type TranslateSettings } from '@flowgate/translate'
 import type { EmbeddedBroker } from '@flowgate/mqtt'
 import type { FlowFactories } from './runtime.js'
@@ -85,6 +85,7 @@ export function createFlowFactories (reader: ResourceReader, extra: FlowFactoryO
           })
           return { partition: result.partition, offset: result.offset ?? '' }
         },
+        connect: () => producer.connect().catch((err: unknown) => { throw toKafkaEndpointError(err) }),
         close: () => producer.close()
       }
     },

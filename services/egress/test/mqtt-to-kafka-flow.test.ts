@@ -154,3 +154,29 @@ t.test('while the translator cannot answer, messages wait and go once it is back
   t.same(destination.sent, ['a', 'b'])
   t.equal(states[0], 'degraded:FG_ERR_TRANSLATOR_UNAVAILABLE')
 })
+
+t.test('a wrong credential holds the messages and reports it; nothing is dropped for it', async (t) => {
+  let authOk = false
+  const sent: string[] = []
+  const destination: KafkaDestination = {
+    async send (record) {
+      if (!authOk) throw destinationError('FG_ERR_KAFKA_AUTH_FAILED', true)
+      sent.push(new TextDecoder().decode(record.value))
+      return { partition: 0, offset: '0' }
+    },
+    async close () {}
+  }
+  const states: string[] = []
+  const dropped: string[] = []
+  const flow = new MqttToKafkaFlow({
+    name: 'f', namespace: 'default', filters: ['#'], translate: passThrough, destination, options: fast,
+    observer: { state: (s, code) => states.push(`${s}:${code ?? ''}`), dropped: (_m, reason) => dropped.push(reason) }
+  })
+  const outcome = flow.accept(message('t', 'held'))
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.equal(states[0], 'degraded:FG_ERR_KAFKA_AUTH_FAILED')
+  t.same(dropped, [], 'not dropped')
+  authOk = true // the user fixed the Secret
+  t.same(await outcome, {})
+  t.same(sent, ['held'])
+})
