@@ -6,8 +6,9 @@ import { producerBench } from './producer.bench.js'
 import { mqttToKafkaBench } from './mqtt-to-kafka.bench.js'
 import { kafkaToMqttBench } from './kafka-to-mqtt.bench.js'
 import { splitBench } from './split.bench.js'
+import { tailBench } from './tail.bench.js'
 
-const benches: Bench[] = [producerBench, mqttToKafkaBench, kafkaToMqttBench, splitBench]
+const benches: Bench[] = [producerBench, mqttToKafkaBench, kafkaToMqttBench, splitBench, tailBench]
 
 const wanted = process.argv.slice(2)
 const unknown = wanted.filter((w) => !benches.some((b) => b.name === w))

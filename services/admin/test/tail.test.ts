@@ -171,3 +171,19 @@ t.test('a reader with a full queue costs a count, not a frame', async (t) => {
   t.equal(reader.shift()?.dropped, 2, 'the next frame says two were dropped')
   reader.close()
 })
+
+t.test('Kafka → MQTT records become frames too: source topic, offset, key and headers; destination topic and properties', async (t) => {
+  const hub = createTailHub()
+  const observer = tailObserver(hub, () => 0)
+  observer.sentToMqtt({ name: 'from-kafka', namespace: 'default' }, { topic: 'orders', offset: '3', key: null, headers: [] },
+    { topic: 'orders/mqtt', payload: Buffer.from('nobody listens'), qos: 1, retain: false })
+  const reader = hub.subscribe({ direction: 'kafka-to-mqtt', topic: 'orders/#' })
+  observer.sentToMqtt({ name: 'from-kafka', namespace: 'default' }, { topic: 'orders', offset: '4', key: Buffer.from('o-1'), headers: [['site', Buffer.from('north')]] },
+    { topic: 'orders/mqtt', payload: Buffer.from('{"n":1}'), qos: 1, retain: false, properties: { userProperties: { site: 'north' } } })
+  const item = reader.shift()
+  t.same(item?.event.source, { topic: 'orders', offset: '4', key: 'o-1', headers: { site: 'north' } })
+  t.same(item?.event.destination, { topic: 'orders/mqtt', properties: { userProperties: { site: 'north' }, qos: 1, retain: false } })
+  t.equal(item?.event.direction, 'kafka-to-mqtt')
+  t.equal(reader.shift(), undefined, 'the frame published with no reader was never queued')
+  reader.close()
+})

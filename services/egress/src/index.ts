@@ -1,4 +1,4 @@
-export { startEgress, type EgressRuntime, type FlowFactories, type PublishSource, type RuntimeObserver, type KafkaSourceFlow, type KafkaSourceObserver, type MqttNetworkSource } from './runtime.js'
+export { startEgress, type EgressRuntime, type FlowFactories, type PublishSource, type RuntimeObserver, type KafkaSourceFlow, type KafkaSourceObserver, type MqttNetworkSource, type KafkaSourceRecord, type MqttPublished } from './runtime.js'
 export type { ResolvedDataflow, EndpointRef } from './resolve.js'
 export { createFlowFactories, resolveSecrets, type ResourceReader, type FlowFactoryOptions } from './wiring.js'
 export { MqttToKafkaFlow, type PublishOutcome, type FlowObserver } from './mqtt-to-kafka-flow.js'

@@ -156,6 +156,7 @@ export function startKafkaToMqttFlow (s: KafkaToMqttFlowSettings): KafkaToMqttFl
     for (let i = 0; i < result.removedHeaders.nonUtf8; i++) s.observer.dropped('header-not-utf8')
     for (let i = 0; i < result.removedHeaders.tooLarge; i++) s.observer.dropped('header-too-large')
     s.observer.sent(message.payload.byteLength, Date.now() - receivedAt)
+    s.observer.published?.({ topic, offset: m.offset, key: m.key ?? null, headers: headersFrom(m.headers as Parameters<typeof headersFrom>[0]) }, publish)
     return {}
   }
 

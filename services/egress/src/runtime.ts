@@ -14,12 +14,17 @@ export interface KafkaSourceFlow {
   close: () => Promise<void>
 }
 
+export interface KafkaSourceRecord { topic: string, offset?: string, key: Uint8Array | null, headers: Array<[string, Uint8Array]> }
+export interface MqttPublished { topic: string, payload: Uint8Array, qos: number, retain: boolean, properties?: Record<string, unknown> }
+
 /** What a Kafka → MQTT flow reports to the runtime (metrics and status are the runtime's). */
 export interface KafkaSourceObserver {
   received: (bytes: number) => void
   sent: (bytes: number, latencyMs: number) => void
   dropped: (reason: string, detail?: string) => void
   state: (state: 'ready' | 'degraded', code?: string, detail?: string) => void
+  /** A record published to MQTT (the live tail); called only when given. */
+  published?: (source: KafkaSourceRecord, publish: MqttPublished) => void
   /** Consumer lag (messages) per topic-partition, when known. */
   lag?: (topic: string, partition: number, lag: number) => void
 }
@@ -50,6 +55,7 @@ export interface PublishSource {
 
 /** Observers beyond metrics and status (the live tail). */
 export interface RuntimeObserver {
+  sentToMqtt?: (flow: { name: string, namespace: string }, source: KafkaSourceRecord, publish: MqttPublished) => void
   sentToKafka?: (flow: { name: string, namespace: string }, message: InboundMqttMessage, record: import('./ports.js').OutboundRecord, result: { partition: number, offset: string }) => void
 }
 
@@ -157,7 +163,8 @@ export function startEgress (settings: {
           if (state === 'ready') status.set('True', 'Running')
           else status.set('False', reasonOf(code), detail)
         },
-        lag (topic, partition, lag) { metrics.consumerLag.set({ ...labels, topic, partition: String(partition) }, lag) }
+        lag (topic, partition, lag) { metrics.consumerLag.set({ ...labels, topic, partition: String(partition) }, lag) },
+        ...(settings.observer?.sentToMqtt ? { published: (source: KafkaSourceRecord, publish: MqttPublished) => settings.observer!.sentToMqtt!(resolved, source, publish) } : {})
       }
     })
     status.set('True', 'Running')

@@ -9,8 +9,12 @@ export interface SentRecord { topic: string, key: Uint8Array | null, value: Uint
  * The egress side of the tail: `sentToKafka` runs for every record Kafka acknowledged, so it returns before
  * touching the message unless somebody is listening.
  */
+export interface ConsumedRecord { topic: string, offset?: string, key: Uint8Array | null, headers: Array<[string, Uint8Array]> }
+export interface PublishedMessage { topic: string, payload: Uint8Array, qos: number, retain: boolean, properties?: Record<string, unknown> }
+
 export function tailObserver (hub: TailHub, now: () => number = Date.now): {
   sentToKafka: (flow: { name: string, namespace: string }, message: SentMessage, record: SentRecord, result: { partition: number, offset: string }) => void
+  sentToMqtt: (flow: { name: string, namespace: string }, source: ConsumedRecord, publish: PublishedMessage) => void
 } {
   return {
     sentToKafka (flow, message, record, result) {
@@ -29,6 +33,23 @@ export function tailObserver (hub: TailHub, now: () => number = Date.now): {
           headers: headerObject(record.headers)
         },
         payload: record.value
+      }))
+    },
+    sentToMqtt (flow, source, publish) {
+      if (!hub.hasReaders) return
+      hub.publishLazy({ dataflow: flow.name, namespace: flow.namespace, direction: 'kafka-to-mqtt', mqttTopic: publish.topic }, () => ({
+        ts: new Date(now()).toISOString(),
+        dataflow: flow.name,
+        namespace: flow.namespace,
+        direction: 'kafka-to-mqtt',
+        source: {
+          topic: source.topic,
+          ...(source.offset !== undefined ? { offset: source.offset } : {}),
+          ...(source.key !== null ? { key: bytesText(source.key) } : {}),
+          headers: headerObject(source.headers)
+        },
+        destination: { topic: publish.topic, properties: { ...jsonSafe(publish.properties ?? {}) as Record<string, Json>, qos: publish.qos, retain: publish.retain } },
+        payload: publish.payload
       }))
     }
   }
