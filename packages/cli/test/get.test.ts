@@ -11,7 +11,7 @@ t.test('get prints a kubectl-like table with type, host and status', async (t) =
   t.same(header!.split(/\s+/), ['NAMESPACE', 'NAME', 'TYPE', 'HOST', 'AUTH', 'STATUS', 'AGE'])
   t.same(rows.map((r) => r.split(/\s+/).slice(0, 6)), [
     ['azure-iot-operations', 'default', 'Mqtt', 'localhost:1883', 'Anonymous', 'Pending'],
-    ['azure-iot-operations', 'kafka', 'Kafka', '<KAFKA-HOST>:<PORT>', 'Sasl', 'Pending'],
+    ['azure-iot-operations', 'kafka', 'Kafka', 'kafka-host:9093', 'Sasl', 'Pending'],
     ['default', 'default', 'Mqtt', 'localhost:1883', 'Anonymous', 'Pending']
   ])
   for (const kind of ['dataflowendpoint', 'DataflowEndpoint', 'dfe', 'endpoints']) {

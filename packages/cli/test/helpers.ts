@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
 import { pino } from 'pino'
 import { startAdmin, type Admin } from '@flowgate/admin'
+import { seedExample } from '@flowgate/testkit'
 
 const bin = fileURLToPath(new URL('../bin/flowgate.mjs', import.meta.url))
 
@@ -42,7 +43,8 @@ export async function cliRig (t: Test): Promise<CliRig> {
   return { admin, dir, flowgate }
 }
 
-export const seedFixture = (name: string): string => fileURLToPath(new URL(`../../resources/test/fixtures/${name}`, import.meta.url))
+/** A seed example with the page's placeholders filled in, as a user would apply it (raw: `seedExample(name, { filled: false })`). */
+export const seedFixture = (name: string): string => seedExample(name)
 
 export async function dumpDir (dir: string): Promise<string> {
   const { readdir, readFile } = await import('node:fs/promises')

@@ -267,11 +267,10 @@ export function createBatchingProducer (kafka: Kafka, endpoint: KafkaEndpoint, o
   /** The last retriable send failure per topic, until the batches queued behind it have been failed too. */
   const retriableFailure = new Map<string, unknown>()
 
-  // Batches in flight per topic. Without idempotence, one: a retry could otherwise overtake a later batch. With it,
-  // up to kafkajs' maxInFlightRequests: the broker's sequence numbers keep each partition in order, and waiting for
-  // one acks=all round trip before sending the next batch was most of the publish→PUBACK latency (bench).
-  // The price: after a retriable failure the batches already in flight may land before the failed one is resent.
-  const lanesInFlight = idempotent ? defaults.maxInFlightRequests : 1
+  // One batch in flight per topic: records with the same key keep their order. Several in flight (tried for
+  // latency) let a later batch overtake an earlier one whose metadata look-up resolved later — measured by
+  // batching.test.ts — so pipelining needs the send calls themselves ordered first.
+  const lanesInFlight = 1
   function drive (topic: string, lane: Lane): void {
     if (lane.inFlight >= lanesInFlight) return
     const failure = retriableFailure.get(topic)

@@ -70,3 +70,38 @@ export function eventHubsCompression (resource: Record<string, any>): Validation
     allowed: ['None', 'Gzip']
   }]
 }
+
+/** `<HOST>`, `<YOUR-TOKEN-SECRET-NAME>`: how the documentation marks what a reader must fill in. */
+const PLACEHOLDER = /<[A-Za-z][A-Za-z0-9_-]*>/g
+
+/** Every string value still holding one of the documentation's placeholders, by path. */
+export function placeholders (value: unknown, path = ''): ValidationError[] {
+  if (typeof value === 'string') {
+    const found = value.match(PLACEHOLDER)
+    if (found === null) return []
+    return [{ path, message: `${[...new Set(found)].join(', ')} ${found.length > 1 ? 'are placeholders' : 'is a placeholder'} from the documentation: replace ${found.length > 1 ? 'them' : 'it'} with your value` }]
+  }
+  if (Array.isArray(value)) return value.flatMap((v, i) => placeholders(v, `${path}/${i}`))
+  if (typeof value === 'object' && value !== null) {
+    return Object.entries(value).flatMap(([k, v]) => placeholders(v, `${path}/${k.replaceAll('~', '~0').replaceAll('/', '~1')}`))
+  }
+  return []
+}
+
+/**
+ * A document without `kind` that is one of the page's partial examples (`kafkaSettings: …`, `spec: …`): say which
+ * resource it belongs in and what is missing, rather than only "kind: required".
+ */
+export function fragmentHint (doc: Record<string, unknown>): ValidationError | undefined {
+  const keys = Object.keys(doc)
+  const where = keys.includes('spec')
+    ? 'the `spec` of a resource'
+    : keys.some((k) => /^kafkaSettings$/i.test(k)) ? 'part of a Kafka DataflowEndpoint\'s `spec`'
+      : keys.some((k) => /^mqttSettings$/i.test(k)) ? 'part of an MQTT DataflowEndpoint\'s `spec`'
+        : undefined
+  if (where === undefined) return undefined
+  return {
+    path: '',
+    message: `this is ${where}, not a whole resource: put it inside one with apiVersion (connectivity.iotoperations.azure.com/v1beta1), kind (DataflowEndpoint), metadata.name and metadata.namespace`
+  }
+}

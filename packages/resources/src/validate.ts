@@ -1,7 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { KINDS, type ResourceKind } from './api.js'
 import { normaliseBySchema } from './normalise.js'
-import { dataflowOperationCounts, eventHubsCompression, mergeStringData, normaliseBatchingEnabled, tlsSecretKeys } from './rules.js'
+import { dataflowOperationCounts, eventHubsCompression, fragmentHint, placeholders, mergeStringData, normaliseBatchingEnabled, tlsSecretKeys } from './rules.js'
 import { schemas } from './schemas/index.js'
 import type { Resource, ValidationError, ValidationResult } from './types.js'
 
@@ -21,6 +21,8 @@ export function validate (doc: unknown): ValidationResult {
   const rawKind = (doc as Record<string, unknown>).kind ?? (doc as Record<string, unknown>).Kind
   const info = typeof rawKind === 'string' ? KINDS.find((k) => k.kind.toLowerCase() === rawKind.toLowerCase()) : undefined
   if (info === undefined) {
+    const hint = rawKind === undefined ? fragmentHint(doc as Record<string, unknown>) : undefined
+    if (hint !== undefined) return { ok: false, errors: [hint] }
     return {
       ok: false,
       errors: [{ path: '/kind', message: rawKind === undefined ? 'required' : `unknown kind ${JSON.stringify(rawKind)}`, allowed: KINDS.map((k) => k.kind) }]
@@ -38,6 +40,7 @@ export function validate (doc: unknown): ValidationResult {
       errors.push(...tlsSecretKeys(resource))
     }
   }
+  errors.push(...placeholders(resource))
   if (errors.length > 0) return { ok: false, errors: mergeByPath(errors) }
   // Observed state belongs to the runtime: a status in the input (a round trip of `get -o yaml`) is dropped.
   delete resource.status

@@ -8,8 +8,12 @@ import { parseManifests, validate } from '../src/index.js'
 const dir = new URL('./fixtures/', import.meta.url)
 const files = readdirSync(dir).filter((f) => f.startsWith('seed-')).sort()
 
-function read (file: string): Record<string, any> {
-  const docs = parseManifests(readFileSync(new URL(file, dir), 'utf8'), { filename: file })
+/** What a reader types in place of the page's `<PLACEHOLDER>`s: a port for `<PORT>`, a DNS-style name otherwise. */
+const fill = (text: string): string => text.replace(/<([A-Za-z][A-Za-z0-9_-]*)>/g, (_m, name: string) => name === 'PORT' ? '9093' : name.toLowerCase())
+
+function read (file: string, filled = true): Record<string, any> {
+  const text = readFileSync(new URL(file, dir), 'utf8')
+  const docs = parseManifests(filled ? fill(text) : text, { filename: file })
   if (docs.length !== 1) throw new Error(`${file}: expected one document, found ${docs.length}`)
   return docs[0]!.value as Record<string, any>
 }
@@ -37,7 +41,15 @@ t.test('the seed page has nineteen YAML examples and each is here', async (t) =>
 })
 
 for (const file of files) {
-  t.test(`seed example ${file} applies`, async (t) => {
+  t.test(`seed example ${file} applies once its placeholders are filled in, and names each one until then`, async (t) => {
+    const raw = readFileSync(new URL(file, dir), 'utf8')
+    const named = [...new Set(raw.match(/<[A-Za-z][A-Za-z0-9_-]*>/g) ?? [])]
+    if (named.length > 0 && raw.includes('apiVersion')) {
+      const asWritten = validate(read(file, false))
+      t.equal(asWritten.ok, false, 'refused as written')
+      const messages = asWritten.ok ? '' : asWritten.errors.map((e) => e.message).join('\n')
+      for (const p of named) t.match(messages, p, `names ${p}`)
+    }
     const doc = read(file)
     let resource: Record<string, any>
     if ('apiVersion' in doc) resource = doc

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { seedExample } from '@flowgate/testkit'
 import { readFile } from 'node:fs/promises'
 import { seedFixture, testAdmin } from './helpers.js'
 
@@ -27,9 +28,9 @@ stringData:
 
 async function seedManifest (): Promise<string> {
   const read = async (f: string): Promise<string> => await readFile(seedFixture(f), 'utf8')
-  // The seed's Dataflow first: apply orders by dependency, not by position. The seed's secret placeholder is not
-  // a resource name, so the Secret the Kafka endpoint names gets a real one here.
-  const kafka = (await read('seed-03-kafka-endpoint.yaml')).replace('<YOUR-TOKEN-SECRET-NAME>', 'sasl')
+  // The seed's Dataflow first: apply orders by dependency, not by position. The Secret the Kafka endpoint names
+  // (its filled-in placeholder) is the one this manifest carries.
+  const kafka = (await read('seed-03-kafka-endpoint.yaml')).replace('your-token-secret-name', 'sasl')
   return [await read('seed-04-dataflow.yaml'), mq, kafka, await read('seed-01-eventhubs-endpoint.yaml'), secret].join('\n---\n')
 }
 
@@ -67,8 +68,13 @@ t.test('apply is all or nothing: one bad document stores nothing, and every erro
   t.equal((await admin.call('GET', '/api/v1/dataflowendpoints')).body.items.length, 2, 'only the built-ins')
 })
 
-t.test('the seed\'s endpoints apply verbatim, placeholders and all', async (t) => {
+t.test('the seed\'s endpoints as written are refused naming each placeholder; filled in, they apply', async (t) => {
   const admin = await testAdmin(t)
+  const raw = async (f: string): Promise<string> => await readFile(seedExample(f, { filled: false }), 'utf8')
+  const asWritten = await admin.call('POST', '/api/v1/apply', [await raw('seed-01-eventhubs-endpoint.yaml'), await raw('seed-03-kafka-endpoint.yaml')].join('\n---\n'))
+  t.equal(asWritten.status, 400)
+  const said = JSON.stringify(asWritten.body)
+  for (const placeholder of ['<HOST>', '<KAFKA-HOST>', '<PORT>', '<YOUR-TOKEN-SECRET-NAME>']) t.match(said, placeholder, `names ${placeholder}`)
   const read = async (f: string): Promise<string> => await readFile(seedFixture(f), 'utf8')
   const res = await admin.call('POST', '/api/v1/apply', [await read('seed-01-eventhubs-endpoint.yaml'), await read('seed-03-kafka-endpoint.yaml')].join('\n---\n'))
   t.equal(res.status, 200)

@@ -1,3 +1,4 @@
+import { seedExample } from '@flowgate/testkit'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -56,7 +57,8 @@ export const dataflow = (name: string, namespace: string, source: string, destin
   }
 })
 
-export const seedFixture = (name: string): URL => new URL(`../../../packages/resources/test/fixtures/${name}`, import.meta.url)
+/** A seed example with the page's placeholders filled in, as a user would apply it. */
+export const seedFixture = (name: string): string => seedExample(name)
 
 export async function dumpDir (dir: string): Promise<string> {
   let all = ''

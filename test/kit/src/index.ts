@@ -8,3 +8,4 @@ export { startTestGateway, eventually, type StartedGateway, type AdminClient } f
 export { tokenServer, type TokenServer } from './token-server.js'
 export { startSoloBroker, type SoloBroker } from './solo-broker.js'
 export { storedBatches, javaPartitions, type StoredBatch } from './log-segments.js'
+export { fillPlaceholders, seedExample } from './seed.js'
