@@ -173,6 +173,7 @@ export class MqttToKafkaFlow {
   }
 
   private resume (): void {
+    if (this.closed) return
     if (this.inFlight > 0) {
       // Retry only once every earlier send has settled, so retried messages go out in arrival order.
       this.resumeTimer = setTimeout(() => this.resume(), 20)
