@@ -115,7 +115,11 @@ t.test('an endpoint and a dataflow made in the UI carry a device message into Ka
   await page.screenshot({ path: SHOTS + 'ui-tail.png', fullPage: true })
 
   await page.getByRole('button', { name: `YAML of endpoint ${NS}/kafka` }).click()
-  const yaml = await page.locator('#yaml-text').textContent()
+  // The dialog opens at once and fills when the resource arrives: wait for the text, not for the dialog.
+  const yaml = await eventually(async () => {
+    const text = await page.locator('#yaml-text').textContent()
+    return text?.includes('kind: DataflowEndpoint') ? text : undefined
+  }, 20_000, 'the YAML of the endpoint')
   t.match(yaml, 'saslType: Plain')
   t.match(yaml, 'secretRef: sasl-secret')
   await page.screenshot({ path: SHOTS + 'ui-yaml.png' })
@@ -123,13 +127,17 @@ t.test('an endpoint and a dataflow made in the UI carry a device message into Ka
 
   // Edit: the form opens filled from the stored resource and saves conditionally on its resourceVersion.
   await page.getByRole('button', { name: `Edit endpoint ${NS}/kafka` }).click()
+  await eventually(async () => (await form.getByLabel('Host').inputValue()) !== '' ? true : undefined, 20_000, 'the edit form to fill')
   t.equal(await form.getByLabel('Host').inputValue(), r.listeners.saslPlaintext)
   t.equal(await form.getByLabel('Synced secret name').inputValue(), 'sasl-secret')
   await form.getByLabel('Compression').selectOption('Gzip')
   await form.getByRole('button', { name: 'Apply' }).click()
   await page.locator('#endpoint-dialog').waitFor({ state: 'hidden' })
   await page.getByRole('button', { name: `YAML of endpoint ${NS}/kafka` }).click()
-  t.match(await page.locator('#yaml-text').textContent(), 'compression: Gzip')
+  t.match(await eventually(async () => {
+    const text = await page.locator('#yaml-text').textContent()
+    return text?.includes('compression: Gzip') ? text : undefined
+  }, 20_000, 'the edited YAML'), 'compression: Gzip')
 })
 
 t.test('every form control has a label and every action is a button', needsChromium, async (t) => {
