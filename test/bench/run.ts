@@ -7,8 +7,9 @@ import { mqttToKafkaBench } from './mqtt-to-kafka.bench.js'
 import { kafkaToMqttBench } from './kafka-to-mqtt.bench.js'
 import { splitBench } from './split.bench.js'
 import { tailBench } from './tail.bench.js'
+import { translatorBench } from './translator.bench.js'
 
-const benches: Bench[] = [producerBench, mqttToKafkaBench, kafkaToMqttBench, splitBench, tailBench]
+const benches: Bench[] = [producerBench, mqttToKafkaBench, kafkaToMqttBench, splitBench, tailBench, translatorBench]
 
 const wanted = process.argv.slice(2)
 const unknown = wanted.filter((w) => !benches.some((b) => b.name === w))

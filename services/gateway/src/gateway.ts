@@ -6,6 +6,7 @@ import { lookup as dnsLookup } from 'node:dns'
 import { staticLookup } from '@flowgate/kafka'
 import type { EmbeddedBroker } from '@flowgate/mqtt'
 import { startIngress } from '@flowgate/ingress'
+import { translatorRoutes } from '@flowgate/translator'
 import { adminPlugin, openAdminState, createTailHub, tailObserver } from '@flowgate/admin'
 import { openStore } from '@flowgate/store'
 import { startEgress, createFlowFactories, createDataflowMetrics, type ResourceReader } from '@flowgate/egress'
@@ -76,6 +77,8 @@ export async function startGateway (opts: Partial<GatewayOptions> & { logger?: L
     app.get('/healthz', async () => ({ status: 'ok' }))
     app.get('/readyz', async (_req, reply) => ready ? { status: 'ready' } : reply.code(503).send({ status: 'starting' }))
     app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()))
+    // The stateless translator's HTTP API (DESIGN §4) on the same port: what the split egress calls, in one process.
+    await app.register(translatorRoutes, {})
     await app.register(adminPlugin, { store, token: admin.token, cipher: admin.cipher, logger: log.child({ component: 'admin' }), tail })
     await app.listen({ host: options.host, port: options.httpPort })
     await egress.ready

@@ -33,6 +33,16 @@ t.test('flowgate start serves MQTT and answers /healthz and /readyz', async (t) 
   t.equal((await fetch(`${base}/healthz`)).status, 200)
   t.same(await (await fetch(`${base}/readyz`)).json(), { status: 'ready' })
 
+  t.test('the translator API answers on the gateway port too', async (t) => {
+    const res = await fetch(`${base}/translate/v1/mqtt-to-kafka`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ endpoint: {}, context: { now: 0, instanceId: 0, dataflow: 'd', destinationTopic: 'out-${inputTopic.1}' }, messages: [{ topic: 'factory/oven', payload: Buffer.from('hi').toString('base64') }] })
+    })
+    t.equal(res.status, 200)
+    t.equal((await res.json()).results[0].record.topic, 'out-factory')
+  })
+
   t.test('mqtt.js v5 publishes and subscribes through the embedded broker', async (t) => {
     const url = `mqtt://${gw.mqtt.host}:${gw.mqtt.port}`
     const sub = await connectAsync(url, { protocolVersion: 5, clientId: 'sub-v5' })
