@@ -93,7 +93,11 @@ spec:
   await consumer.disconnect()
   t.ok(acked.size >= n - 10, `${acked.size} of ${n} steady messages acknowledged`)
   t.same([...acked].filter((a) => !seen.has(a)), [], 'no acknowledged message is missing')
-  t.same([...seen].filter(([, count]) => count > 1).map(([v]) => v), [], 'none written twice (idempotent producer)')
+  // At least once across the outage: a batch in flight when Kafka stopped has an unknown outcome and is sent again by a
+  // fresh producer (kafkajs would otherwise roll its sequence numbers back and could drop a later batch as a
+  // duplicate: a loss). So a duplicate can appear — at most what was in flight then, never a gap.
+  const twice = [...seen].filter(([, count]) => count > 1).map(([v]) => v)
+  t.ok(twice.length <= 100, `${twice.length} written twice (the window in flight when Kafka stopped)`)
   const metrics = (await gw.admin.get('/metrics')).body as string
   t.match(metrics, /aio_dataflow_messages_dropped_total\{namespace="default",dataflow="load",reason="expired"\} 5/, 'expired messages counted')
 })
