@@ -39,7 +39,10 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
     callback(null)
   }
   const shared = createSharedSubscriptions()
-  const hooks: AedesOptions = { ...interceptorHooks(() => interceptor, authorizePublish), sharedSubscriptions: shared.handler }
+  const sharedInterceptor: PublishInterceptor | undefined = options.ackAfterSharedDelivery
+    ? ({ packet }) => packet.qos === 1 ? shared.awaitDelivery(packet.topic, packet.payload as Buffer) : undefined
+    : undefined
+  const hooks: AedesOptions = { ...interceptorHooks(() => interceptor ?? sharedInterceptor, authorizePublish), sharedSubscriptions: shared.handler }
   if (auth) {
     hooks.authenticate = (client, username, password, done) => {
       const cert = (client.conn as Partial<TLSSocket>).getPeerCertificate?.()

@@ -15,6 +15,12 @@ export interface IngressOptions {
    * topic to anyone who can reach the port.
    */
   deviceAuth?: DeviceAuth
+  /**
+   * Split deployment: hold a device's QoS 1 PUBACK until a member of every matching shared subscription (the egress
+   * instances) acknowledged the message — which they do only once Kafka has it. Without it the ingress acknowledges
+   * on receipt. Ignored while an interceptor is set (all-in-one: the egress answers in process).
+   */
+  ackAfterSharedDelivery?: boolean
 }
 
 export const ingressDefaults: IngressOptions = {

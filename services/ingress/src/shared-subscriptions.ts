@@ -1,3 +1,4 @@
+import { topicMatches } from '@flowgate/mqtt'
 import type { Aedes, Client, PublishPacket, SharedSubscriptionsHandler, Subscription } from 'aedes'
 import { topicFilterProblem } from '@flowgate/mqtt'
 
@@ -25,6 +26,7 @@ export const sharedSubscriptionDefaults: SharedSubscriptionOptions = { maxQueued
 const SHARE_PREFIX = '$share/'
 const TOPIC_FILTER_INVALID = 0x8f
 const UNSPECIFIED_ERROR = 0x80
+const QUOTA_EXCEEDED = 0x97
 
 /** aedes' persistence as far as shared deliveries use it (its types do not expose it on the broker). */
 interface SessionStore {
@@ -59,6 +61,18 @@ export interface SharedSubscriptions {
   groups: () => Record<string, string[]>
   /** Messages dropped because a group without members was full. */
   readonly dropped: number
+  /**
+   * For a QoS 1 publish about to enter the broker: a promise that settles when every shared group it matches has had
+   * it acknowledged by a member (with the worst reason code a member gave), or undefined when no group matches.
+   * The split deployment's ingress holds the device's PUBACK on it, so a PUBACK still means "an egress has it".
+   */
+  awaitDelivery: (topic: string, payload: Buffer) => Promise<{ reasonCode?: number, reasonString?: string }> | undefined
+}
+
+interface Waiter {
+  remaining: number
+  outcome: { reasonCode?: number, reasonString?: string }
+  resolve: (outcome: { reasonCode?: number, reasonString?: string }) => void
 }
 
 /** `$share/{ShareName}/{filter}` → its parts, or undefined when malformed (§4.8.2: no wildcards in ShareName, a filter after it). */
@@ -87,15 +101,33 @@ export function createSharedSubscriptions (opts: Partial<SharedSubscriptionOptio
     return undefined
   }
 
+  // Publishes whose device waits for a member's acknowledgement, by payload buffer (aedes copies the packet but keeps
+  // its payload object, so the buffer identifies the message from the device's publish to the member's PUBACK).
+  const waiters = new WeakMap<object, Waiter>()
+  function settle (packet: PublishPacket, reasonCode?: number, reasonString?: string): void {
+    const w = waiters.get(packet.payload as object)
+    if (w === undefined) return
+    if (reasonCode !== undefined && reasonCode >= 0x80 && w.outcome.reasonCode === undefined) w.outcome = { reasonCode, ...(reasonString !== undefined ? { reasonString } : {}) }
+    if (--w.remaining > 0) return
+    waiters.delete(packet.payload as object)
+    w.resolve(w.outcome)
+  }
+
   function deliver (group: Group, packet: PublishPacket): void {
     const member = nextMember(group)
     if (member === undefined) {
       if (packet.qos === 0) return
       group.queued.push(packet)
-      if (group.queued.length > options.maxQueued) { group.queued.shift(); dropped++ }
+      if (group.queued.length > options.maxQueued) {
+        const lost = group.queued.shift()!
+        dropped++
+        settle(lost, QUOTA_EXCEEDED, `shared subscription group ${group.name} has no member and ${options.maxQueued} messages waiting`)
+      }
       return
     }
     const qos = Math.min(packet.qos, member.qos) as 0 | 1
+    // A member that asked for QoS 0 never acknowledges: its delivery is all the device can be promised.
+    if (qos === 0) setImmediate(() => settle(packet))
     // A fresh broker counter: aedes' per-client dedupe (by counter) would drop a redelivered, older message, and the
     // session store finds the delivery by it.
     const b = broker as Aedes & { counter: number, id: string }
@@ -181,9 +213,23 @@ export function createSharedSubscriptions (opts: Partial<SharedSubscriptionOptio
         const id = ack?.messageId
         if (id === undefined) return
         for (const group of groups.values()) {
-          for (const m of group.members) if (m.client === client && m.inflight.delete(id)) return
+          for (const m of group.members) {
+            if (m.client !== client) continue
+            const packet = m.inflight.get(id)
+            if (packet === undefined) continue
+            m.inflight.delete(id)
+            const puback = ack as { reasonCode?: number, properties?: { reasonString?: string } }
+            settle(packet, puback.reasonCode, puback.properties?.reasonString)
+            return
+          }
         }
       })
+    },
+    awaitDelivery (topic, payload) {
+      let matching = 0
+      for (const g of groups.values()) if (!(topic.startsWith('$') && /^[+#]/.test(g.filter)) && topicMatches(g.filter, topic)) matching++
+      if (matching === 0) return undefined
+      return new Promise((resolve) => waiters.set(payload, { remaining: matching, outcome: {}, resolve }))
     },
     groups: () => Object.fromEntries([...groups.values()].map((g) => [g.key, g.members.map((m) => m.client.id)])),
     get dropped () { return dropped }
