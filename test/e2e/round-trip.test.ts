@@ -1,7 +1,7 @@
 import t from 'tap'
 import { connectAsync } from 'mqtt'
 import { startGateway } from '@flowgate/gateway'
-import { rig, createTopic, uniqueTopic, collectMessages, startTestGateway, eventually } from '@flowgate/testkit'
+import { rig, createTopic, uniqueTopic, collectMessages, startTestGateway, eventually, manifests, kafkaEndpoint, dataflow } from '@flowgate/testkit'
 
 // MQTT 5 → Kafka → MQTT 5 through one gateway: a device publishes to the embedded broker, dataflow `to-kafka` writes
 // the record to Kafka, dataflow `from-kafka` reads it back and publishes it to the embedded broker again. What comes
@@ -9,51 +9,20 @@ import { rig, createTopic, uniqueTopic, collectMessages, startTestGateway, event
 
 const r = await rig()
 
-function manifests (kafkaTopic: string, group: string): string {
-  return `
-apiVersion: connectivity.iotoperations.azure.com/v1beta1
-kind: DataflowEndpoint
-metadata: { name: kafka, namespace: azure-iot-operations }
-spec:
-  endpointType: Kafka
-  kafkaSettings:
-    host: ${r.listeners.plaintext}
-    authentication: { method: Anonymous, anonymousSettings: {} }
-    tls: { mode: Disabled }
-    consumerGroupId: ${group}
-    batching: { enabled: true, latencyMs: 5 }
----
-apiVersion: connectivity.iotoperations.azure.com/v1beta1
-kind: Dataflow
-metadata: { name: to-kafka, namespace: azure-iot-operations }
-spec:
-  profileRef: default
-  mode: Enabled
-  operations:
-    - operationType: Source
-      sourceSettings: { endpointRef: default, dataSources: [devices/#] }
-    - operationType: Destination
-      destinationSettings: { endpointRef: kafka, dataDestination: ${kafkaTopic} }
----
-apiVersion: connectivity.iotoperations.azure.com/v1beta1
-kind: Dataflow
-metadata: { name: from-kafka, namespace: azure-iot-operations }
-spec:
-  profileRef: default
-  mode: Enabled
-  operations:
-    - operationType: Source
-      sourceSettings: { endpointRef: kafka, dataSources: [${kafkaTopic}] }
-    - operationType: Destination
-      destinationSettings: { endpointRef: default, dataDestination: 'back/\${inputTopic}' }
-`
+function roundTrip (kafkaTopic: string, group: string): string {
+  return manifests(
+    kafkaEndpoint({ name: 'kafka', host: r.listeners.plaintext, settings: { consumerGroupId: group, batching: { enabled: true, latencyMs: 5 } } }),
+    dataflow({ name: 'to-kafka', source: { endpointRef: 'default', dataSources: ['devices/#'] }, destination: { endpointRef: 'kafka', dataDestination: kafkaTopic } }),
+    dataflow({ name: 'from-kafka', source: { endpointRef: 'kafka', dataSources: [kafkaTopic] }, destination: { endpointRef: 'default', dataDestination: 'back/${inputTopic}' } })
+  )
 }
+
 
 t.test('an MQTT 5 message comes back from Kafka identical: payload, built-in and user properties', async (t) => {
   const kafkaTopic = uniqueTopic('round-trip')
   await createTopic(kafkaTopic, 1)
   const gw = await startTestGateway(t, startGateway)
-  const applied = await gw.admin.apply(manifests(kafkaTopic, uniqueTopic('round-trip-group')))
+  const applied = await gw.admin.apply(roundTrip(kafkaTopic, uniqueTopic('round-trip-group')))
   t.equal(applied.status, 200, JSON.stringify(applied.body))
 
   const url = `mqtt://127.0.0.1:${gw.mqtt.port}`

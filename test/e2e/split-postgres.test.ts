@@ -6,7 +6,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connectAsync } from 'mqtt'
-import { rig, createTopic, readRecords, uniqueTopic, eventually } from '@flowgate/testkit'
+import { rig, createTopic, readRecords, uniqueTopic, eventually, manifests, kafkaEndpoint, dataflow, secret } from '@flowgate/testkit'
 // The store package's throwaway-PostgreSQL helper (Debian's binaries, loopback, a free port).
 // TODO: move pg-server.ts to @flowgate/testkit so tests outside packages/store need not reach into it.
 import { startTestPostgres } from '../../packages/store/test/pg-server.js'
@@ -20,7 +20,6 @@ const r = await rig()
 const CLI = join(process.cwd(), 'packages/cli/bin/flowgate.mjs')
 const TOKEN = 'split-pg-token-0123456789abcdef'
 const SECRET_KEY = randomBytes(32).toString('base64')
-const b64 = (s: string): string => Buffer.from(s).toString('base64')
 
 async function freePort (): Promise<number> {
   return await new Promise((resolve, reject) => {
@@ -56,35 +55,12 @@ t.test('two admin replicas and an egress share PostgreSQL: applied once, run wit
   service(t, ['translator', '--port', String(translatorPort)], log)
   for (const port of [a1, a2, ingressHttp, translatorPort]) await eventually(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok ? true : undefined, 30_000, `service on ${port}: ${log.join('')}`)
 
-  const manifests = `
-apiVersion: v1
-kind: Secret
-metadata: { name: sasl, namespace: azure-iot-operations }
-type: Opaque
-data: { username: ${b64(r.users['scram-sha-256'].username)}, password: ${b64(r.users['scram-sha-256'].password)} }
----
-apiVersion: connectivity.iotoperations.azure.com/v1beta1
-kind: DataflowEndpoint
-metadata: { name: kafka, namespace: azure-iot-operations }
-spec:
-  endpointType: Kafka
-  kafkaSettings:
-    host: ${r.listeners.saslPlaintext}
-    authentication: { method: Sasl, saslSettings: { saslType: ScramSha256, secretRef: sasl } }
-    tls: { mode: Disabled }
----
-apiVersion: connectivity.iotoperations.azure.com/v1beta1
-kind: Dataflow
-metadata: { name: pg-flow, namespace: azure-iot-operations }
-spec:
-  profileRef: default
-  operations:
-    - operationType: Source
-      sourceSettings: { endpointRef: default, dataSources: [ 'site/#' ] }
-    - operationType: Destination
-      destinationSettings: { endpointRef: kafka, dataDestination: ${topic} }
-`
-  const applied = await api(a1, '/api/v1/apply', { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: manifests })
+  const body = manifests(
+    secret('sasl', { username: r.users['scram-sha-256'].username, password: r.users['scram-sha-256'].password }),
+    kafkaEndpoint({ name: 'kafka', host: r.listeners.saslPlaintext, authentication: { method: 'Sasl', saslSettings: { saslType: 'ScramSha256', secretRef: 'sasl' } } }),
+    dataflow({ name: 'pg-flow', source: { endpointRef: 'default', dataSources: ['site/#'] }, destination: { endpointRef: 'kafka', dataDestination: topic } })
+  )
+  const applied = await api(a1, '/api/v1/apply', { method: 'POST', headers: { 'content-type': 'application/json' }, body })
   t.equal(applied.status, 200, JSON.stringify(applied.body))
   const seen = await api(a2, '/api/v1/namespaces/azure-iot-operations/dataflows/pg-flow')
   t.equal(seen.status, 200, 'the other admin replica sees the dataflow')

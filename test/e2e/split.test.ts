@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Kafka } from 'kafkajs'
 import { connectAsync } from 'mqtt'
-import { rig, createTopic, readRecords, uniqueTopic, kafkaConfig, eventually } from '@flowgate/testkit'
+import { rig, createTopic, readRecords, uniqueTopic, kafkaConfig, eventually, manifests, kafkaEndpoint, dataflow, dataflowProfile } from '@flowgate/testkit'
 
 // The split deployment on real parts: admin, ingress, translator and two egress instances as separate processes
 // (`flowgate <service>`), a device publishing QoS 1 to the ingress, records read back from Kafka. Then one egress
@@ -70,36 +70,12 @@ t.test('split deployment: every acknowledged message reaches Kafka through two e
   await httpOk(`http://127.0.0.1:${ingressHttp}/healthz`, ingress)
   await httpOk(`http://127.0.0.1:${translatorPort}/healthz`, translator)
 
-  const manifests = `
-apiVersion: connectivity.iotoperations.azure.com/v1beta1
-kind: DataflowProfile
-metadata: { name: split, namespace: azure-iot-operations }
-spec: { instanceCount: 2 }
----
-apiVersion: connectivity.iotoperations.azure.com/v1beta1
-kind: DataflowEndpoint
-metadata: { name: kafka, namespace: azure-iot-operations }
-spec:
-  endpointType: Kafka
-  kafkaSettings:
-    host: ${r.listeners.plaintext}
-    authentication: { method: Anonymous, anonymousSettings: {} }
-    tls: { mode: Disabled }
-    batching: { enabled: true, latencyMs: 5, maxMessages: 100 }
----
-apiVersion: connectivity.iotoperations.azure.com/v1beta1
-kind: Dataflow
-metadata: { name: split-flow, namespace: azure-iot-operations }
-spec:
-  profileRef: split
-  mode: Enabled
-  operations:
-    - operationType: Source
-      sourceSettings: { endpointRef: default, dataSources: [ 'plant/#' ] }
-    - operationType: Destination
-      destinationSettings: { endpointRef: kafka, dataDestination: ${topic} }
-`
-  const applied = await fetch(`http://127.0.0.1:${adminPort}/api/v1/apply`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/yaml' }, body: manifests })
+  const body = manifests(
+    dataflowProfile('split', 2),
+    kafkaEndpoint({ name: 'kafka', host: r.listeners.plaintext, settings: { batching: { enabled: true, latencyMs: 5, maxMessages: 100 } } }),
+    dataflow({ name: 'split-flow', profileRef: 'split', source: { endpointRef: 'default', dataSources: ['plant/#'] }, destination: { endpointRef: 'kafka', dataDestination: topic } })
+  )
+  const applied = await fetch(`http://127.0.0.1:${adminPort}/api/v1/apply`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body })
   t.equal(applied.status, 200, await applied.text())
 
   const egressArgs = (id: number, port: number): string[] => ['egress', '--admin', `http://127.0.0.1:${adminPort}`, '--mqtt', `mqtt://127.0.0.1:${mqttPort}`, '--translator', `http://127.0.0.1:${translatorPort}`, '--instance-id', String(id), '--http-port', String(port)]
