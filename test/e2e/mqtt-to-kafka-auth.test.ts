@@ -106,7 +106,8 @@ spec:
 })
 
 t.test("the seed's Event Hubs endpoint (namespace host :9093 form, $ConnectionString, TLS) works with the name mapped to loopback", async (t) => {
-  // No DNS: the gateway resolves the Event Hubs name from its alias table; TLS still verifies that name.
+  // Never resolved: the gateway answers this name from its alias table (127.0.0.1) before any DNS fallback
+  // (packages/kafka/test/socket-factory.test.ts proves it); TLS still verifies the name against the rig's certificate.
   const namespaceHost = 'flowgate-test.servicebus.windows.net'
   const port = r.listeners.saslSsl.split(':')[1]
   const gw = await startTestGateway(t, startGateway, { kafkaHostAliases: { [namespaceHost]: '127.0.0.1' } })

@@ -34,6 +34,7 @@ t.test('SASL types map to kafkajs mechanisms with the secret\'s username and pas
 })
 
 t.test('managed identity asks for the Event Hubs namespace audience unless overridden', async (t) => {
+  // Only turned into an audience string here; nothing connects to or resolves it (`credential: never` below).
   const eh = 'ns.servicebus.windows.net:9093'
   t.equal(managedIdentityScope(endpoint({ host: eh, authentication: { method: 'SystemAssignedManagedIdentity', systemAssignedManagedIdentitySettings: {} } })), 'https://ns.servicebus.windows.net/.default')
   t.equal(managedIdentityScope(endpoint({ host: eh, authentication: { method: 'SystemAssignedManagedIdentity', systemAssignedManagedIdentitySettings: { audience: 'api://x' } } })), 'api://x/.default')
