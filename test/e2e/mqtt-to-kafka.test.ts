@@ -1,69 +1,28 @@
 import t from 'tap'
 import { connectAsync } from 'mqtt'
 import { startGateway } from '@flowgate/gateway'
-import { rig, createTopic, readRecords, uniqueTopic, kcatConsume, startTestGateway, eventually } from '@flowgate/testkit'
+import { rig, createTopic, readRecords, uniqueTopic, kcatConsume, startTestGateway, eventually, manifests, kafkaEndpoint, dataflow, secret } from '@flowgate/testkit'
 
 // The product's main job, end to end on real parts: YAML in the seed's shape applied through the admin API, an MQTT 5
 // device publishing to the embedded broker, and the record read back from a real Kafka 4 broker — by kafkajs and by kcat.
 
 const r = await rig()
-const b64 = (s: string): string => Buffer.from(s).toString('base64')
 
-function manifests (topic: string, kafkaSettings = ''): string {
-  return `
-apiVersion: v1
-kind: Secret
-metadata: { name: sasl-secret, namespace: azure-iot-operations }
-type: Opaque
-data:
-  username: ${b64(r.users['scram-sha-256'].username)}
-  password: ${b64(r.users['scram-sha-256'].password)}
----
-apiVersion: connectivity.iotoperations.azure.com/v1beta1
-kind: DataflowEndpoint
-metadata:
-  name: kafka
-  namespace: azure-iot-operations
-spec:
-  endpointType: Kafka
-  kafkaSettings:
-    host: ${r.listeners.saslPlaintext}
-    authentication:
-      method: Sasl
-      saslSettings:
-        saslType: ScramSha256
-        secretRef: sasl-secret
-    tls:
-      mode: Disabled
-    consumerGroupId: mqConnector
-${kafkaSettings}
----
-apiVersion: connectivity.iotoperations.azure.com/v1beta1
-kind: Dataflow
-metadata:
-  name: my-dataflow
-  namespace: azure-iot-operations
-spec:
-  profileRef: default
-  mode: Enabled
-  operations:
-    - operationType: Source
-      sourceSettings:
-        endpointRef: default
-        dataSources:
-          - factory/#
-    - operationType: Destination
-      destinationSettings:
-        endpointRef: kafka
-        dataDestination: ${topic}
-`
+/** The seed's SASL endpoint (SCRAM-SHA-256 from a Secret) and a Dataflow from the embedded broker's `factory/#` to it. */
+function seedFlow (topic: string, settings: Record<string, unknown> = {}): string {
+  return manifests(
+    secret('sasl-secret', { username: r.users['scram-sha-256'].username, password: r.users['scram-sha-256'].password }),
+    kafkaEndpoint({ name: 'kafka', host: r.listeners.saslPlaintext, authentication: { method: 'Sasl', saslSettings: { saslType: 'ScramSha256', secretRef: 'sasl-secret' } }, settings: { consumerGroupId: 'mqConnector', ...settings } }),
+    dataflow({ name: 'my-dataflow', source: { endpointRef: 'default', dataSources: ['factory/#'] }, destination: { endpointRef: 'kafka', dataDestination: topic } })
+  )
 }
+
 
 t.test('an MQTT 5 publish lands in Kafka with the seed\'s headers, acknowledged only after Kafka acknowledged it', async (t) => {
   const topic = uniqueTopic('e2e-m2k')
   await createTopic(topic, 3)
   const gw = await startTestGateway(t, startGateway)
-  const applied = await gw.admin.apply(manifests(topic, '    partitionStrategy: Property\n    partitionKeyProperty: device-id\n    compression: Gzip'))
+  const applied = await gw.admin.apply(seedFlow(topic, { partitionStrategy: 'Property', partitionKeyProperty: 'device-id', compression: 'Gzip' }))
   t.equal(applied.status, 200, JSON.stringify(applied.body))
 
   const status = await eventually(async () => {
@@ -110,7 +69,7 @@ t.test('an MQTT 5 publish lands in Kafka with the seed\'s headers, acknowledged 
 
 t.test('a publish to a missing Kafka topic is refused to an MQTT 5 device with a reason code, and counted', async (t) => {
   const gw = await startTestGateway(t, startGateway)
-  const applied = await gw.admin.apply(manifests(uniqueTopic('never-created')))
+  const applied = await gw.admin.apply(seedFlow(uniqueTopic('never-created')))
   t.equal(applied.status, 200, JSON.stringify(applied.body))
   await eventually(async () => (await gw.admin.get('/api/v1/namespaces/azure-iot-operations/dataflows/my-dataflow')).body.status?.conditions?.[0]?.status === 'True' ? true : undefined)
   const device = await connectAsync(`mqtt://127.0.0.1:${gw.mqtt.port}`, { protocolVersion: 5 })
@@ -127,7 +86,7 @@ t.test('endpoints carry a status derived from the dataflows that use them', asyn
   const topic = uniqueTopic('e2e-endpoint-status')
   await createTopic(topic, 1)
   const gw = await startTestGateway(t, startGateway)
-  t.equal((await gw.admin.apply(manifests(topic))).status, 200)
+  t.equal((await gw.admin.apply(seedFlow(topic))).status, 200)
   const ready = await eventually(async () => {
     const { body } = await gw.admin.get('/api/v1/namespaces/azure-iot-operations/dataflowendpoints/kafka')
     return body.status?.conditions?.[0]?.status === 'True' ? body.status : undefined
@@ -145,30 +104,12 @@ t.test('a bad credential makes its dataflow Degraded with the cause, while other
   const good = uniqueTopic('e2e-good')
   await createTopic(good, 1)
   const gw = await startTestGateway(t, startGateway)
-  t.equal((await gw.admin.apply(manifests(good))).status, 200)
-  const bad = `
-apiVersion: v1
-kind: Secret
-metadata: { name: wrong-secret, namespace: azure-iot-operations }
-stringData: { username: ${r.users['scram-sha-256'].username}, password: not-the-password }
----
-apiVersion: connectivity.iotoperations.azure.com/v1beta1
-kind: DataflowEndpoint
-metadata: { name: kafka-bad, namespace: azure-iot-operations }
-spec:
-  endpointType: Kafka
-  kafkaSettings:
-    host: ${r.listeners.saslPlaintext}
-    authentication: { method: Sasl, saslSettings: { saslType: ScramSha256, secretRef: wrong-secret } }
-    tls: { mode: Disabled }
----
-apiVersion: connectivity.iotoperations.azure.com/v1beta1
-kind: Dataflow
-metadata: { name: bad-credentials, namespace: azure-iot-operations }
-spec:
-  operations:
-    - { operationType: Source, sourceSettings: { endpointRef: default, dataSources: [ 'other/#' ] } }
-    - { operationType: Destination, destinationSettings: { endpointRef: kafka-bad, dataDestination: ${good} } }`
+  t.equal((await gw.admin.apply(seedFlow(good))).status, 200)
+  const bad = manifests(
+    secret('wrong-secret', { username: r.users['scram-sha-256'].username, password: 'not-the-password' }),
+    kafkaEndpoint({ name: 'kafka-bad', host: r.listeners.saslPlaintext, authentication: { method: 'Sasl', saslSettings: { saslType: 'ScramSha256', secretRef: 'wrong-secret' } } }),
+    dataflow({ name: 'bad-credentials', source: { endpointRef: 'default', dataSources: ['other/#'] }, destination: { endpointRef: 'kafka-bad', dataDestination: good } })
+  )
   t.equal((await gw.admin.apply(bad)).status, 200)
   const device = await connectAsync(`mqtt://127.0.0.1:${gw.mqtt.port}`, { protocolVersion: 5 })
   t.teardown(() => device.endAsync(true)) // its publish is never acknowledged: a graceful end would wait for it
