@@ -1,10 +1,11 @@
 import { cpus } from 'node:os'
 import { Kafka } from 'kafkajs'
-import { rig, createTopic, uniqueTopic, kafkaConfig, type RigInfo } from '@flowgate/testkit'
+import { rig, createTopic, uniqueTopic, kafkaConfig } from '@flowgate/testkit'
 import type { Bench, Measurement } from './lib/types.js'
 import { runLoad, type LoadResult, type LoadSpec } from './lib/load.js'
 import { startChildGateway, startChildIngress, startMosquitto, startSubToKcat, procMemory, procCpuSeconds } from './lib/processes.js'
 import { arrivalCounter, kafkajsCeiling, startNaiveBridge, topicRecords } from './lib/baselines.js'
+import { benchFlow } from './lib/bench-flow.js'
 
 // Sizes of the run; FLOWGATE_BENCH_SECONDS shortens or lengthens every measured window.
 const PAYLOAD = 256
@@ -21,34 +22,7 @@ const CLIENT = (process.env.FLOWGATE_BENCH_CLIENT ?? 'raw') as LoadSpec['client'
 /** FLOWGATE_BENCH_CPU_PROF=<dir>: the gateway child writes a V8 CPU profile there when it stops. */
 const CPU_PROF_DIR = process.env.FLOWGATE_BENCH_CPU_PROF
 
-function manifests (r: RigInfo, topic: string): string {
-  return `
-apiVersion: connectivity.iotoperations.azure.com/v1beta1
-kind: DataflowEndpoint
-metadata: { name: kafka-bench }
-spec:
-  endpointType: Kafka
-  kafkaSettings:
-    host: ${r.listeners.plaintext}
-    authentication: { method: Anonymous, anonymousSettings: {} }
-    tls: { mode: Disabled }
-    compression: None
-    kafkaAcks: All
-    batching: { mode: Enabled, latencyMs: 5 }
----
-apiVersion: connectivity.iotoperations.azure.com/v1beta1
-kind: Dataflow
-metadata: { name: bench }
-spec:
-  profileRef: default
-  mode: Enabled
-  operations:
-    - operationType: Source
-      sourceSettings: { endpointRef: default, dataSources: ['bench/#'] }
-    - operationType: Destination
-      destinationSettings: { endpointRef: kafka-bench, dataDestination: ${topic} }
-`
-}
+
 
 const spec = (url: string, extra: Partial<LoadSpec> = {}): LoadSpec => ({
   url,
@@ -127,7 +101,7 @@ export const mqttToKafkaBench: Bench = {
       const pacedCpu = cpuWindow(gw.pid)
       const fgArrivals = arrivalCounter(admin, fgTopic)
       try {
-        const applied = await gw.apply(manifests(r, fgTopic))
+        const applied = await gw.apply(benchFlow(r, fgTopic))
         if (applied.status !== 200) throw new Error(`apply: ${applied.status} ${JSON.stringify(applied.body)}`)
         for (let i = 0; ; i++) {
           const df = await gw.get('/api/v1/namespaces/default/dataflows/bench')

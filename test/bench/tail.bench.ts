@@ -1,9 +1,10 @@
 import WebSocket from 'ws'
 import { createTailHub, tailObserver } from '@flowgate/admin'
-import { rig, createTopic, uniqueTopic, type RigInfo } from '@flowgate/testkit'
+import { rig, createTopic, uniqueTopic } from '@flowgate/testkit'
 import type { Bench, Measurement } from './lib/types.js'
 import { runLoad, type LoadResult, type LoadSpec } from './lib/load.js'
 import { startChildGateway } from './lib/processes.js'
+import { benchFlow } from './lib/bench-flow.js'
 
 // Issue #8: a live tail reader must never slow a dataflow. The same QoS 1 load through one gateway, with nobody
 // tailing (baseline), with a reader that reads, and with a reader that never reads (its socket paused): the hub's
@@ -13,30 +14,7 @@ const CONNECTIONS = 50
 const WINDOW = 20
 const MEASURE_MS = Number(process.env.FLOWGATE_BENCH_SECONDS ?? 10) * 1000
 
-function manifests (r: RigInfo, topic: string): string {
-  return `
-apiVersion: connectivity.iotoperations.azure.com/v1beta1
-kind: DataflowEndpoint
-metadata: { name: kafka-bench }
-spec:
-  endpointType: Kafka
-  kafkaSettings:
-    host: ${r.listeners.plaintext}
-    authentication: { method: Anonymous, anonymousSettings: {} }
-    tls: { mode: Disabled }
-    batching: { mode: Enabled, latencyMs: 5 }
----
-apiVersion: connectivity.iotoperations.azure.com/v1beta1
-kind: Dataflow
-metadata: { name: bench }
-spec:
-  operations:
-    - operationType: Source
-      sourceSettings: { endpointRef: default, dataSources: ['bench/#'] }
-    - operationType: Destination
-      destinationSettings: { endpointRef: kafka-bench, dataDestination: ${topic} }
-`
-}
+
 
 const spec = (url: string): LoadSpec => ({
   url,
@@ -104,7 +82,7 @@ export const tailBench: Bench = {
     const gw = await startChildGateway()
     const notes: string[] = []
     try {
-      const applied = await gw.apply(manifests(r, topic))
+      const applied = await gw.apply(benchFlow(r, topic))
       if (applied.status !== 200) throw new Error(`apply: ${applied.status} ${JSON.stringify(applied.body)}`)
       for (let i = 0; ; i++) {
         const df = await gw.get('/api/v1/namespaces/default/dataflows/bench')
