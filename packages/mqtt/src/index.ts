@@ -1,4 +1,4 @@
-export { topicMatches, topicFilterProblem } from './topic-filter.js'
+export { topicMatches, compileTopicFilter, topicFilterProblem } from './topic-filter.js'
 export type { MqttEndpointSettings, MqttAuthentication, MqttSecrets, OutboundPublish, MqttPublisher } from './types.js'
 export { MqttEndpointError, mqttConfigError, pubackError, type MqttErrorCode } from './errors.js'
 export { mqttDefaults } from './options.js'

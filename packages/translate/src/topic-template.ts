@@ -53,15 +53,30 @@ export function mqttTopicProblem (topic: string): string | undefined {
 }
 
 export function resolveKafkaTopic (template: string, inputTopic: string): TopicResolution {
-  const r = expandTopicTemplate(template, inputTopic)
-  if (!r.ok) return r
-  const problem = kafkaTopicProblem(r.topic)
-  return problem === undefined ? r : { ok: false, detail: problem }
+  return remembered(kafkaResolutions, template, inputTopic, kafkaTopicProblem)
 }
 
 export function resolveMqttTopic (template: string, inputTopic: string): TopicResolution {
-  const r = expandTopicTemplate(template, inputTopic)
-  if (!r.ok) return r
-  const problem = mqttTopicProblem(r.topic)
-  return problem === undefined ? r : { ok: false, detail: problem }
+  return remembered(mqttResolutions, template, inputTopic, mqttTopicProblem)
+}
+
+/**
+ * Resolutions are pure functions of (template, topic) and devices publish to few topics, so they are remembered:
+ * expanding and validating per message was ~5 % of the gateway's CPU. Bounded: the map starts over when full.
+ */
+const RESOLUTIONS_KEPT = 4096
+const kafkaResolutions = new Map<string, TopicResolution>()
+const mqttResolutions = new Map<string, TopicResolution>()
+
+function remembered (cache: Map<string, TopicResolution>, template: string, inputTopic: string, problemOf: (topic: string) => string | undefined): TopicResolution {
+  const key = `${template}\u0000${inputTopic}`
+  let resolution = cache.get(key)
+  if (resolution === undefined) {
+    const r = expandTopicTemplate(template, inputTopic)
+    const problem = r.ok ? problemOf(r.topic) : undefined
+    resolution = problem === undefined ? r : { ok: false, detail: problem }
+    if (cache.size >= RESOLUTIONS_KEPT) cache.clear()
+    cache.set(key, resolution)
+  }
+  return resolution
 }

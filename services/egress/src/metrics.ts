@@ -7,12 +7,38 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client'
  */
 export function createDataflowMetrics (registry: Registry = new Registry()) {
   const labelNames = ['namespace', 'dataflow'] as const
+  const tallies = new Set<FlowTally>()
+  // Scraping any of the four counters moves every flow's tally into all four, so one scrape is consistent.
+  function collect (): void {
+    for (const tally of tallies) {
+      const { labels } = tally
+      if (tally.received > 0) received.inc(labels, tally.received)
+      if (tally.receivedBytes > 0) receivedBytes.inc(labels, tally.receivedBytes)
+      if (tally.sent > 0) sent.inc(labels, tally.sent)
+      if (tally.sentBytes > 0) sentBytes.inc(labels, tally.sentBytes)
+      tally.received = tally.receivedBytes = tally.sent = tally.sentBytes = 0
+      if (tally.released) tallies.delete(tally)
+    }
+  }
+  const received = new Counter({ name: 'aio_dataflow_messages_received_total', help: 'Messages a dataflow took from its source', labelNames, registers: [registry], collect })
+  const receivedBytes = new Counter({ name: 'aio_dataflow_bytes_received_total', help: 'Payload bytes a dataflow took from its source', labelNames, registers: [registry], collect })
+  const sent = new Counter({ name: 'aio_dataflow_messages_sent_total', help: 'Messages acknowledged by the destination', labelNames, registers: [registry], collect })
+  const sentBytes = new Counter({ name: 'aio_dataflow_bytes_sent_total', help: 'Payload bytes acknowledged by the destination', labelNames, registers: [registry], collect })
   return {
     registry,
-    received: new Counter({ name: 'aio_dataflow_messages_received_total', help: 'Messages a dataflow took from its source', labelNames, registers: [registry] }),
-    receivedBytes: new Counter({ name: 'aio_dataflow_bytes_received_total', help: 'Payload bytes a dataflow took from its source', labelNames, registers: [registry] }),
-    sent: new Counter({ name: 'aio_dataflow_messages_sent_total', help: 'Messages acknowledged by the destination', labelNames, registers: [registry] }),
-    sentBytes: new Counter({ name: 'aio_dataflow_bytes_sent_total', help: 'Payload bytes acknowledged by the destination', labelNames, registers: [registry] }),
+    received,
+    receivedBytes,
+    sent,
+    sentBytes,
+    /**
+     * A flow's received/sent counts as plain numbers, taken into the counters when they are read: prom-client's
+     * `inc` hashes the label set on every call, which showed as ~5 % of the gateway's CPU at 30k messages/s.
+     */
+    tally (labels: { namespace: string, dataflow: string }): FlowTally {
+      const tally: FlowTally = { labels, received: 0, receivedBytes: 0, sent: 0, sentBytes: 0, released: false }
+      tallies.add(tally)
+      return tally
+    },
     dropped: new Counter({ name: 'aio_dataflow_messages_dropped_total', help: 'Messages not delivered, by reason (expired, invalid-topic, too-large, …)', labelNames: [...labelNames, 'reason'], registers: [registry] }),
     buffered: new Gauge({ name: 'aio_dataflow_messages_buffered', help: 'Messages held while the destination works or is down', labelNames, registers: [registry] }),
     consumerLag: new Gauge({ name: 'aio_dataflow_consumer_lag_messages', help: 'Kafka → MQTT: records behind the partition end', labelNames: [...labelNames, 'topic', 'partition'], registers: [registry] }),
@@ -24,6 +50,16 @@ export function createDataflowMetrics (registry: Registry = new Registry()) {
       registers: [registry]
     })
   }
+}
+
+export interface FlowTally {
+  readonly labels: { namespace: string, dataflow: string }
+  received: number
+  receivedBytes: number
+  sent: number
+  sentBytes: number
+  /** Set when the flow stops: the tally is dropped after its last counts are taken. */
+  released: boolean
 }
 
 export type DataflowMetrics = ReturnType<typeof createDataflowMetrics>

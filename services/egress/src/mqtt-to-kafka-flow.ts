@@ -1,4 +1,4 @@
-import { topicMatches } from '@flowgate/mqtt'
+import { compileTopicFilter } from '@flowgate/mqtt'
 import { egressDefaults, type EgressOptions } from './options.js'
 import type { InboundMqttMessage, KafkaDestination, DestinationError, OutboundRecord, TranslateToKafka, Translation } from './ports.js'
 import { pubackReasonFor, dropReasonOf, holdsTheFlow } from './reason-codes.js'
@@ -45,6 +45,7 @@ export class MqttToKafkaFlow {
   readonly name: string
   readonly namespace: string
   readonly filters: string[]
+  private readonly matchers: Array<(topic: string) => boolean>
   private readonly translate: TranslateToKafka
   private readonly destination: KafkaDestination
   private readonly observer: FlowObserver
@@ -65,6 +66,7 @@ export class MqttToKafkaFlow {
     this.name = settings.name
     this.namespace = settings.namespace
     this.filters = settings.filters
+    this.matchers = settings.filters.map(compileTopicFilter)
     this.translate = settings.translate
     this.destination = settings.destination
     this.observer = settings.observer ?? {}
@@ -73,7 +75,7 @@ export class MqttToKafkaFlow {
   }
 
   matches (topic: string): boolean {
-    return this.filters.some((f) => topicMatches(f, topic))
+    return this.matchers.some((match) => match(topic))
   }
 
   /** Messages held: queued, in flight, waiting to retry, and over capacity (unacknowledged). */

@@ -133,13 +133,7 @@ export function startEgress (settings: {
 
   /** The flow's metric series, bound once: prom-client's label lookup per message showed up in profiles. */
   function flowMetrics (labels: { namespace: string, dataflow: string }) {
-    return {
-      received: metrics.received.labels(labels),
-      receivedBytes: metrics.receivedBytes.labels(labels),
-      sent: metrics.sent.labels(labels),
-      sentBytes: metrics.sentBytes.labels(labels),
-      sendLatency: metrics.sendLatency.labels(labels)
-    }
+    return { tally: metrics.tally(labels), sendLatency: metrics.sendLatency.labels(labels) }
   }
 
   async function startFlow (resolved: ResolvedDataflow): Promise<Running> {
@@ -156,8 +150,8 @@ export function startEgress (settings: {
       instanceId,
       logger: flowLog,
       observer: {
-        received (bytes) { m.received.inc(); m.receivedBytes.inc(bytes); status.count('received') },
-        sent (bytes, latencyMs) { m.sent.inc(); m.sentBytes.inc(bytes); m.sendLatency.observe(latencyMs / 1000); status.count('sent') },
+        received (bytes) { m.tally.received++; m.tally.receivedBytes += bytes; status.count('received') },
+        sent (bytes, latencyMs) { m.tally.sent++; m.tally.sentBytes += bytes; m.sendLatency.observe(latencyMs / 1000); status.count('sent') },
         dropped (reason, detail) { metrics.dropped.inc({ ...labels, reason }); status.drop(reason); flowLog.debug({ reason, detail }, 'message dropped') },
         state (state, code, detail) {
           if (state === 'ready') status.set('True', 'Running')
@@ -169,7 +163,7 @@ export function startEgress (settings: {
     })
     status.set('True', 'Running')
     flowLog.info({ source: resolved.source.dataSources, destination: resolved.destination.dataDestination }, 'dataflow started')
-    return { resolved, buffered: () => flow.buffered, close: () => flow.close(), status }
+    return { resolved, buffered: () => flow.buffered, close: async () => { await flow.close(); m.tally.released = true }, status }
   }
 
   async function startMqttSourceFlow (resolved: ResolvedDataflow): Promise<Running> {
@@ -189,9 +183,9 @@ export function startEgress (settings: {
       destination,
       options,
       observer: {
-        received (message) { m.received.inc(); m.receivedBytes.inc(message.payload.byteLength); status.count('received') },
+        received (message) { m.tally.received++; m.tally.receivedBytes += message.payload.byteLength; status.count('received') },
         sent (message, record, result, latencyMs) {
-          m.sent.inc(); m.sentBytes.inc(record.value.byteLength); m.sendLatency.observe(latencyMs / 1000)
+          m.tally.sent++; m.tally.sentBytes += record.value.byteLength; m.sendLatency.observe(latencyMs / 1000)
           status.count('sent')
           settings.observer?.sentToKafka?.(resolved, message, record, result)
         },
@@ -213,7 +207,7 @@ export function startEgress (settings: {
       try {
         network = await factories.mqttSource!(resolved, { instanceId, logger: flowLog, accept: (m) => flow.accept(m) })
       } catch (err) {
-        await flow.close(); await destination.close()
+        await flow.close(); await destination.close(); m.tally.released = true
         throw err
       }
     }
@@ -227,7 +221,7 @@ export function startEgress (settings: {
       resolved,
       flow: resolved.source.embedded ? flow : undefined,
       buffered: () => flow.buffered,
-      close: async () => { await network?.close(); await flow.close(); await destination.close() },
+      close: async () => { await network?.close(); await flow.close(); await destination.close(); m.tally.released = true },
       status
     }
   }

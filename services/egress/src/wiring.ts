@@ -45,6 +45,11 @@ export async function resolveSecrets (endpoint: KafkaEndpoint, reader: ResourceR
   return out
 }
 
+/** The same bytes as a Buffer, without a copy (kafkajs wants Buffers; the translator returns Uint8Arrays). */
+function bufferView (bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
 /** mqtt-packet's decoded properties → the translator's shape (user properties as ordered pairs). */
 export function mqttPropertiesOf (properties: Record<string, unknown> | undefined): MqttProperties | undefined {
   if (!properties) return undefined
@@ -78,9 +83,9 @@ export function createFlowFactories (reader: ResourceReader, extra: FlowFactoryO
         async send (record) {
           const result = await producer.send({
             topic: record.topic,
-            key: record.key ? Buffer.from(record.key) : null,
-            value: Buffer.from(record.value),
-            headers: record.headers.map(([k, v]) => [k, Buffer.from(v)]),
+            key: record.key ? bufferView(record.key) : null,
+            value: bufferView(record.value),
+            headers: record.headers.map(([k, v]) => [k, bufferView(v)]),
             ...(record.partition !== undefined ? { partition: record.partition } : {})
           })
           return { partition: result.partition, offset: result.offset ?? '' }
