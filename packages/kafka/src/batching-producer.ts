@@ -77,14 +77,14 @@ function recordSize (r: SendRecord): number {
 /** kafkajs takes headers as an object: a repeated name becomes an array (values keep their order per name). */
 function kafkajsHeaders (headers: Array<[string, Buffer]>): IHeaders | undefined {
   if (headers.length === 0) return undefined
-  const out: Record<string, Buffer[]> = Object.create(null) as Record<string, Buffer[]>
-  for (const [name, value] of headers) (out[name] ??= []).push(value)
-  const flat: IHeaders = {}
-  for (const name of Object.keys(out)) {
-    const values = out[name]!
-    flat[name] = values.length === 1 ? values[0] : values
+  const out: Record<string, Buffer | Buffer[]> = Object.create(null) as Record<string, Buffer | Buffer[]>
+  for (const [name, value] of headers) {
+    const seen = out[name]
+    if (seen === undefined) out[name] = value
+    else if (Array.isArray(seen)) seen.push(value)
+    else out[name] = [seen, value]
   }
-  return flat
+  return out
 }
 
 interface Item {
@@ -206,21 +206,25 @@ export function createBatchingProducer (kafka: Kafka, endpoint: KafkaEndpoint, o
       return
     }
     const ms = performance.now() - started
-    const bytes = items.reduce((n, i) => n + i.size, 0)
+    let bytes = 0
+    for (const i of items) bytes += i.size
     counters.recordsSent += items.length
     counters.bytesSent += bytes
     opts.onSendLatency?.({ topic, records: items.length, bytes, ms })
-    const base = new Map<number, bigint>()
+    // Each record's offset: its partition's base offset plus its place in that partition's batch. Offsets stay far
+    // below 2^53 in practice, so numbers are used; BigInt only past that (it was measurable per record).
+    const next = new Map<number, number | bigint>()
     for (const r of res) {
       const offset = (r as RecordMetadata & { baseOffset?: string }).baseOffset ?? r.offset
-      if (offset != null) base.set(r.partition, BigInt(offset))
+      if (offset == null) continue
+      const n = Number(offset)
+      next.set(r.partition, Number.isSafeInteger(n + items.length) ? n : BigInt(offset))
     }
-    const seen = new Map<number, number>()
     for (const i of items) {
-      const k = seen.get(i.partition) ?? 0
-      seen.set(i.partition, k + 1)
-      const b = base.get(i.partition)
-      i.resolve({ partition: i.partition, offset: b == null ? null : String(b + BigInt(k)) })
+      const offset = next.get(i.partition)
+      if (offset === undefined) { i.resolve({ partition: i.partition, offset: null }); continue }
+      next.set(i.partition, typeof offset === 'number' ? offset + 1 : offset + 1n)
+      i.resolve({ partition: i.partition, offset: String(offset) })
     }
   }
 
@@ -237,7 +241,8 @@ export function createBatchingProducer (kafka: Kafka, endpoint: KafkaEndpoint, o
     const ok: Item[] = []
     for (const b of batch) {
       try {
-        const item = { ...b, partition: partitionFor(info, b.record) }
+        const item = b as Item
+        item.partition = partitionFor(info, b.record)
         // Uncompressed, a record above the limit can't be accepted: refuse it without failing its neighbours.
         // Compressed, the broker judges the compressed batch, so such a record is tried on its own.
         if (compression === 0 && BATCH_OVERHEAD + item.size > info.maxMessageBytes) {

@@ -1,11 +1,13 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
 /**
  * Prometheus metrics of the dataflow runtime. Names follow AIO's `aio_<component>_<what>` style
  * (`aio_broker_publishes_received`…) with Prometheus' `_total` suffix on counters; every series carries the
  * dataflow and its namespace.
  */
-export function createDataflowMetrics (registry: Registry = new Registry()) {
+export function createDataflowMetrics (registry: Registry = new Registry(), opts: { processMetrics?: boolean } = {}) {
+  // The process' own health next to the dataflows': CPU, memory, event-loop lag, GC pauses (prom-client's defaults).
+  if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry })
   const labelNames = ['namespace', 'dataflow'] as const
   const tallies = new Set<FlowTally>()
   // Scraping any of the four counters moves every flow's tally into all four, so one scrape is consistent.

@@ -101,7 +101,7 @@ export function startEgress (settings: {
   const { store, source, factories, logger: log } = settings
   const options = { ...egressDefaults, ...settings.options }
   const instanceId = settings.instanceId ?? 0
-  const metrics = settings.metrics ?? createDataflowMetrics()
+  const metrics = settings.metrics ?? createDataflowMetrics(undefined, { processMetrics: false })
   const cache: ResourceCache = new Map()
   const embeddedHosts = new Set(settings.embeddedMqttHosts ?? [])
   const running = new Map<string, Running>()

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -93,14 +93,17 @@ export interface ChildGateway {
 export async function startChildGateway (nodeArgs: string[] = []): Promise<ChildGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'flowgate-bench-'))
   const token = randomBytes(16).toString('hex')
-  const child = spawn(process.execPath, [...nodeArgs, cliBin, 'start', '--http-port', '0', '--mqtt-port', '0', '--data-dir', dataDir, '--log-level', 'info'],
+  // Knobs for looking inside: FLOWGATE_BENCH_GATEWAY_NODE_ARGS (e.g. "--trace-gc"), FLOWGATE_BENCH_GATEWAY_LOG=<file>.
+  const extraArgs = (process.env.FLOWGATE_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean)
+  const child = spawn(process.execPath, [...nodeArgs, ...extraArgs, cliBin, 'start', '--http-port', '0', '--mqtt-port', '0', '--data-dir', dataDir, '--log-level', 'info'],
     { cwd: repo, env: { ...process.env, FLOWGATE_ADMIN_TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'] })
   const addr = await firstLine(child, (line) => {
     if (!line.includes('flowgate listening')) return undefined
     const { mqtt, http } = JSON.parse(line) as { mqtt: string, http: string }
     return { mqttPort: Number(new URL(mqtt).port), httpBase: http }
   }, 'flowgate start')
-  child.stdout!.resume() // keep draining its log
+  if (process.env.FLOWGATE_BENCH_GATEWAY_LOG) child.stdout!.pipe(createWriteStream(process.env.FLOWGATE_BENCH_GATEWAY_LOG))
+  else child.stdout!.resume() // keep draining its log
   const headers = { authorization: `Bearer ${token}` }
   return {
     pid: child.pid!,
