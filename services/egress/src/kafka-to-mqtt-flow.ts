@@ -119,12 +119,13 @@ export function startKafkaToMqttFlow (s: KafkaToMqttFlowSettings): KafkaToMqttFl
   /** Translates (now, so expiry counts the wait) and publishes one record; never rejects. */
   async function send (publisher: MqttPublisher, topic: string, m: KafkajsMessage, receivedAt: number): Promise<Outcome> {
     const now = Date.now()
+    const headers = headersFrom(m.headers as Parameters<typeof headersFrom>[0])
     const ctx: KafkaToMqttContext = { now, instanceId: s.instanceId, dataflow: s.name, destinationTopic: s.destinationTopic, qos: s.qos, retain: s.retain }
     const result = translateKafkaMessage({
       topic,
       key: m.key ?? null,
       value: m.value ?? null,
-      headers: headersFrom(m.headers as Parameters<typeof headersFrom>[0]),
+      headers,
       timestamp: Number(m.timestamp),
       offset: m.offset,
       receivedAt
@@ -156,7 +157,7 @@ export function startKafkaToMqttFlow (s: KafkaToMqttFlowSettings): KafkaToMqttFl
     for (let i = 0; i < result.removedHeaders.nonUtf8; i++) s.observer.dropped('header-not-utf8')
     for (let i = 0; i < result.removedHeaders.tooLarge; i++) s.observer.dropped('header-too-large')
     s.observer.sent(message.payload.byteLength, Date.now() - receivedAt)
-    s.observer.published?.({ topic, offset: m.offset, key: m.key ?? null, headers: headersFrom(m.headers as Parameters<typeof headersFrom>[0]) }, publish)
+    s.observer.published?.({ topic, offset: m.offset, key: m.key ?? null, headers }, publish)
     return {}
   }
 

@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import { LatencyHistogram } from './latency-histogram.js'
 
 /**
  * Prometheus metrics of the dataflow runtime. Names follow AIO's `aio_<component>_<what>` style
@@ -44,13 +45,8 @@ export function createDataflowMetrics (registry: Registry = new Registry(), opts
     dropped: new Counter({ name: 'aio_dataflow_messages_dropped_total', help: 'Messages not delivered, by reason (expired, invalid-topic, too-large, …)', labelNames: [...labelNames, 'reason'], registers: [registry] }),
     buffered: new Gauge({ name: 'aio_dataflow_messages_buffered', help: 'Messages held while the destination works or is down', labelNames, registers: [registry] }),
     consumerLag: new Gauge({ name: 'aio_dataflow_consumer_lag_messages', help: 'Kafka → MQTT: records behind the partition end', labelNames: [...labelNames, 'topic', 'partition'], registers: [registry] }),
-    sendLatency: new Histogram({
-      name: 'aio_dataflow_send_latency_seconds',
-      help: 'From taking a message to the destination acknowledging it',
-      labelNames,
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: [registry]
-    })
+    sendLatency: new LatencyHistogram('aio_dataflow_send_latency_seconds', 'From taking a message to the destination acknowledging it',
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registry)
   }
 }
 
