@@ -30,7 +30,13 @@ export function translateKafkaToMqtt (messages: readonly KafkaMessage[], setting
 }
 
 export function translateKafkaMessage (m: KafkaMessage, settings: TranslateSettings | undefined, ctx: KafkaToMqttContext): ToMqttResult {
-  return translateKafkaToMqtt([m], settings, ctx)[0]!
+  const s = resolveSettings(settings)
+  checkContext(ctx)
+  try {
+    return translateOne(m, s.copyMqttProperties, ctx, ctx.qos ?? 1, ctx.retain ?? false)
+  } catch (err) {
+    return { ok: false, reason: 'invalid-message', detail: err instanceof Error ? err.message : String(err) }
+  }
 }
 
 function translateOne (m: KafkaMessage, copy: boolean, ctx: KafkaToMqttContext, qos: 0 | 1 | 2, retain: boolean): ToMqttResult {

@@ -28,7 +28,13 @@ export function translateMqttToKafka (messages: readonly MqttMessage[], settings
 
 /** One message; `translateMqttToKafka` with a single message, for a caller translating at send time. */
 export function translateMqttMessage (m: MqttMessage, settings: TranslateSettings | undefined, ctx: TranslateContext): ToKafkaResult {
-  return translateMqttToKafka([m], settings, ctx)[0]!
+  const s = resolveSettings(settings)
+  checkContext(ctx)
+  try {
+    return translateOne(m, s, ctx, uuidGenerator(ctx))
+  } catch (err) {
+    return { ok: false, reason: 'invalid-message', detail: err instanceof Error ? err.message : String(err) }
+  }
 }
 
 function translateOne (m: MqttMessage, s: ResolvedSettings, ctx: TranslateContext, randomUUID: () => string): ToKafkaResult {

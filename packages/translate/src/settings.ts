@@ -11,7 +11,17 @@ export interface ResolvedSettings {
 
 const STRATEGIES: readonly PartitionStrategy[] = ['Default', 'Static', 'Topic', 'Property']
 
+/** Settings objects are a dataflow's, stable while it runs: each is checked once, not per message. */
+const resolvedSettings = new WeakMap<TranslateSettings, ResolvedSettings>()
+
 export function resolveSettings (s: TranslateSettings | undefined): ResolvedSettings {
+  if (s === undefined || s === null || typeof s !== 'object') return checkSettings(s)
+  let r = resolvedSettings.get(s)
+  if (r === undefined) { r = checkSettings(s); resolvedSettings.set(s, r) }
+  return r
+}
+
+function checkSettings (s: TranslateSettings | undefined): ResolvedSettings {
   const copy = s?.copyMqttProperties ?? 'Enabled'
   if (copy !== 'Enabled' && copy !== 'Disabled') throw FG_ERR_TRANSLATE_SETTINGS(`copyMqttProperties must be Enabled or Disabled, got ${String(copy)}`)
   const strategy = s?.partitionStrategy ?? 'Default'
@@ -31,6 +41,7 @@ export function checkContext (ctx: TranslateContext): void {
 }
 
 export function uuidGenerator (ctx: TranslateContext): () => string {
-  if (ctx.randomUUID !== undefined) return ctx.randomUUID
-  return () => globalThis.crypto.randomUUID()
+  return ctx.randomUUID ?? randomUUID
 }
+
+function randomUUID (): string { return globalThis.crypto.randomUUID() }

@@ -65,18 +65,23 @@ export function resolveMqttTopic (template: string, inputTopic: string): TopicRe
  * expanding and validating per message was ~5 % of the gateway's CPU. Bounded: the map starts over when full.
  */
 const RESOLUTIONS_KEPT = 4096
-const kafkaResolutions = new Map<string, TopicResolution>()
-const mqttResolutions = new Map<string, TopicResolution>()
+const kafkaResolutions = new Map<string, Map<string, TopicResolution>>()
+const mqttResolutions = new Map<string, Map<string, TopicResolution>>()
 
-function remembered (cache: Map<string, TopicResolution>, template: string, inputTopic: string, problemOf: (topic: string) => string | undefined): TopicResolution {
-  const key = `${template}\u0000${inputTopic}`
-  let resolution = cache.get(key)
+function remembered (cache: Map<string, Map<string, TopicResolution>>, template: string, inputTopic: string, problemOf: (topic: string) => string | undefined): TopicResolution {
+  let byTopic = cache.get(template)
+  if (byTopic === undefined) {
+    if (cache.size >= RESOLUTIONS_KEPT) cache.clear()
+    byTopic = new Map()
+    cache.set(template, byTopic)
+  }
+  let resolution = byTopic.get(inputTopic)
   if (resolution === undefined) {
     const r = expandTopicTemplate(template, inputTopic)
     const problem = r.ok ? problemOf(r.topic) : undefined
     resolution = problem === undefined ? r : { ok: false, detail: problem }
-    if (cache.size >= RESOLUTIONS_KEPT) cache.clear()
-    cache.set(key, resolution)
+    if (byTopic.size >= RESOLUTIONS_KEPT) byTopic.clear()
+    byTopic.set(inputTopic, resolution)
   }
   return resolution
 }
