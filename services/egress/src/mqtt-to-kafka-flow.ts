@@ -9,7 +9,7 @@ export interface PublishOutcome { reasonCode?: number, reasonString?: string }
 /** What a flow reports as it works: metrics, status and the live tail hang off these. */
 export interface FlowObserver {
   received?: (message: InboundMqttMessage) => void
-  sent?: (message: InboundMqttMessage, record: OutboundRecord, result: { partition: number, offset: string }, latencyMs: number) => void
+  sent?: (message: InboundMqttMessage, record: OutboundRecord, result: { partition: number, offset: string | null }, latencyMs: number) => void
   dropped?: (message: InboundMqttMessage, reason: string, detail?: string) => void
   /** `degraded` carries why (the destination's error code); `ready` when sends succeed again. */
   state?: (state: 'ready' | 'degraded', reason?: string, detail?: string) => void

@@ -38,7 +38,8 @@ export interface DestinationError extends Error {
 }
 
 export interface KafkaDestination {
-  send: (record: OutboundRecord) => Promise<{ partition: number, offset: string }>
+  /** Resolves with where the record landed; `offset` is null when the broker does not answer (acks Zero). */
+  send: (record: OutboundRecord) => Promise<{ partition: number, offset: string | null }>
   /** Connects ahead of the first record, so a bad credential or an unreachable broker shows in the status at once. */
   connect?: () => Promise<void>
   close: () => Promise<void>

@@ -56,7 +56,7 @@ export interface PublishSource {
 /** Observers beyond metrics and status (the live tail). */
 export interface RuntimeObserver {
   sentToMqtt?: (flow: { name: string, namespace: string }, source: KafkaSourceRecord, publish: MqttPublished) => void
-  sentToKafka?: (flow: { name: string, namespace: string }, message: InboundMqttMessage, record: import('./ports.js').OutboundRecord, result: { partition: number, offset: string }) => void
+  sentToKafka?: (flow: { name: string, namespace: string }, message: InboundMqttMessage, record: import('./ports.js').OutboundRecord, result: { partition: number, offset: string | null }) => void
 }
 
 interface Running {
@@ -109,6 +109,12 @@ export function startEgress (settings: {
   let reconciling: Promise<void> = Promise.resolve()
   let again = false
 
+  /** The flows device publishes go to, as an array: every publish walks it. Rebuilt whenever `running` changes. */
+  let embeddedFlows: MqttToKafkaFlow[] = []
+  function refreshEmbeddedFlows (): void {
+    embeddedFlows = [...running.values()].flatMap((r) => r.flow !== undefined ? [r.flow] : [])
+  }
+
   source.setInterceptor(({ packet, receivedAt }) => {
     const message: InboundMqttMessage = {
       topic: packet.topic,
@@ -120,9 +126,9 @@ export function startEgress (settings: {
     }
     let first: Promise<PublishOutcome> | undefined
     let more: Array<Promise<PublishOutcome>> | undefined
-    for (const r of running.values()) {
-      if (!r.flow?.matches(message.topic)) continue
-      const outcome = r.flow.accept(message)
+    for (const flow of embeddedFlows) {
+      if (!flow.matches(message.topic)) continue
+      const outcome = flow.accept(message)
       if (first === undefined) first = outcome
       else (more ??= [first]).push(outcome)
     }
@@ -242,6 +248,7 @@ export function startEgress (settings: {
       const want = desired.get(key)
       if (want?.fingerprint === r.resolved.fingerprint) continue
       running.delete(key)
+      refreshEmbeddedFlows()
       log.info({ dataflow: r.resolved.name, namespace: r.resolved.namespace }, want ? 'dataflow changed: restarting' : 'dataflow stopped')
       await stop(r)
       metrics.buffered.remove({ namespace: r.resolved.namespace, dataflow: r.resolved.name })
@@ -250,6 +257,7 @@ export function startEgress (settings: {
       if (running.has(key)) continue
       try {
         running.set(key, await startFlow(want))
+        refreshEmbeddedFlows()
       } catch (err) {
         const e = err as Error & { code?: string }
         log.error({ dataflow: want.name, err: e.message, code: e.code }, 'dataflow failed to start')
@@ -354,6 +362,7 @@ export function startEgress (settings: {
       await reconciling
       await Promise.all([...running.values()].map(stop))
       running.clear()
+      refreshEmbeddedFlows()
     }
   }
 }

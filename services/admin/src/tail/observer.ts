@@ -13,7 +13,7 @@ export interface ConsumedRecord { topic: string, offset?: string, key: Uint8Arra
 export interface PublishedMessage { topic: string, payload: Uint8Array, qos: number, retain: boolean, properties?: Record<string, unknown> }
 
 export function tailObserver (hub: TailHub, now: () => number = Date.now): {
-  sentToKafka: (flow: { name: string, namespace: string }, message: SentMessage, record: SentRecord, result: { partition: number, offset: string }) => void
+  sentToKafka: (flow: { name: string, namespace: string }, message: SentMessage, record: SentRecord, result: { partition: number, offset: string | null }) => void
   sentToMqtt: (flow: { name: string, namespace: string }, source: ConsumedRecord, publish: PublishedMessage) => void
 } {
   return {
@@ -28,7 +28,7 @@ export function tailObserver (hub: TailHub, now: () => number = Date.now): {
         destination: {
           topic: record.topic,
           partition: result.partition,
-          offset: result.offset,
+          offset: result.offset ?? '', // acks Zero: the broker does not say
           ...(record.key !== null ? { key: bytesText(record.key) } : {}),
           headers: headerObject(record.headers)
         },
