@@ -46,6 +46,8 @@ export function createDataflowMetrics (registry: Registry = new Registry(), opts
     buffered: new Gauge({ name: 'aio_dataflow_messages_buffered', help: 'Messages held while the destination works or is down', labelNames, registers: [registry] }),
     consumerLag: new Gauge({ name: 'aio_dataflow_consumer_lag_messages', help: 'Kafka → MQTT: records behind the partition end', labelNames: [...labelNames, 'topic', 'partition'], registers: [registry] }),
     sendLatency: new LatencyHistogram('aio_dataflow_send_latency_seconds', 'From taking a message to the destination acknowledging it',
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registry),
+    produceRequest: new LatencyHistogram('aio_dataflow_kafka_produce_request_seconds', 'MQTT → Kafka: one produce request (a batch) from sending to the broker\'s acknowledgement',
       [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registry)
   }
 }

@@ -40,7 +40,7 @@ export interface MqttNetworkSource {
 
 /** How the runtime builds the parts of a flow; `wiring.ts` binds these to @flowgate/kafka and @flowgate/translate. */
 export interface FlowFactories {
-  kafkaDestination: (dataflow: ResolvedDataflow, ctx: { instanceId: number, logger: Logger }) => Promise<KafkaDestination>
+  kafkaDestination: (dataflow: ResolvedDataflow, ctx: { instanceId: number, logger: Logger, onProduceRequest?: (seconds: number) => void }) => Promise<KafkaDestination>
   mqttToKafkaTranslator: (dataflow: ResolvedDataflow, ctx: { instanceId: number }) => TranslateToKafka
   /** MQTT sources that are not the embedded broker; absent means such dataflows report `Unsupported`. */
   mqttSource?: (dataflow: ResolvedDataflow, ctx: { instanceId: number, logger: Logger, accept: (message: InboundMqttMessage) => Promise<PublishOutcome> }) => Promise<MqttNetworkSource>
@@ -139,7 +139,7 @@ export function startEgress (settings: {
 
   /** The flow's metric series, bound once: prom-client's label lookup per message showed up in profiles. */
   function flowMetrics (labels: { namespace: string, dataflow: string }) {
-    return { tally: metrics.tally(labels), sendLatency: metrics.sendLatency.labels(labels) }
+    return { tally: metrics.tally(labels), sendLatency: metrics.sendLatency.labels(labels), produceRequest: metrics.produceRequest.labels(labels) }
   }
 
   async function startFlow (resolved: ResolvedDataflow): Promise<Running> {
@@ -180,7 +180,7 @@ export function startEgress (settings: {
     const m = flowMetrics(labels)
     const status = new StatusTracker()
     const flowLog = log.child({ dataflow: resolved.name, namespace: resolved.namespace })
-    const destination = await factories.kafkaDestination(resolved, { instanceId, logger: flowLog })
+    const destination = await factories.kafkaDestination(resolved, { instanceId, logger: flowLog, onProduceRequest: (seconds) => m.produceRequest.observe(seconds) })
     const flow = new MqttToKafkaFlow({
       name: resolved.name,
       namespace: resolved.namespace,

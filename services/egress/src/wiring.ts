@@ -73,12 +73,17 @@ export function createFlowFactories (reader: ResourceReader, extra: FlowFactoryO
   return {
     kafkaToMqttFlow: (dataflow, ctx) => createKafkaToMqttFlow(dataflow, ctx, { reader, ...extra }),
     ...(extra.mqttSource !== undefined ? { mqttSource: createMqttNetworkSource(extra.mqttSource) } : {}),
-    async kafkaDestination (dataflow: ResolvedDataflow, ctx: { instanceId: number, logger: Logger }): Promise<KafkaDestination> {
+    async kafkaDestination (dataflow: ResolvedDataflow, ctx: { instanceId: number, logger: Logger, onProduceRequest?: (seconds: number) => void }): Promise<KafkaDestination> {
       const endpoint = kafkaEndpointOf(dataflow.destination)
       const secrets = await resolveSecrets(endpoint, reader)
       const { config } = endpointKafkaConfig(endpoint, secrets, { clientId: `flowgate-${dataflow.namespace}-${dataflow.name}`, logger: ctx.logger, ...(extra.lookup ? { lookup: extra.lookup } : {}) })
       const kafka = new Kafka({ ...config, logCreator: pinoLogCreator(ctx.logger) })
-      const producer = createBatchingProducer(kafka, endpoint, { logger: ctx.logger, instanceId: ctx.instanceId })
+      const onProduceRequest = ctx.onProduceRequest
+      const producer = createBatchingProducer(kafka, endpoint, {
+        logger: ctx.logger,
+        instanceId: ctx.instanceId,
+        ...(onProduceRequest ? { onSendLatency: (l: { ms: number }) => onProduceRequest(l.ms / 1000) } : {})
+      })
       return {
         send (record) {
           // The producer's own promise goes back as it is (one promise per record fewer): an offset of null
