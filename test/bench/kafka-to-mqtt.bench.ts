@@ -2,7 +2,8 @@ import { Kafka, logLevel, type Producer } from 'kafkajs'
 import { connectAsync, type MqttClient } from 'mqtt'
 import { rig, createTopic, uniqueTopic, kafkaConfig, type RigInfo } from '@flowgate/testkit'
 import type { Bench, Measurement } from './lib/types.js'
-import { startChildGateway, procCpuSeconds, procMemory } from './lib/processes.js'
+import { cpus } from 'node:os'
+import { startChildGateway, startChildAedesFeed, procCpuSeconds, procMemory } from './lib/processes.js'
 import { rawSubscriber } from './lib/raw-mqtt.js'
 
 /** FLOWGATE_BENCH_CLIENT=mqttjs subscribes with mqtt.js instead of the lean raw client. */
@@ -162,6 +163,37 @@ spec:
   }
 }
 
+/**
+ * A reference, not the baseline: the MQTT half of the flow alone — aedes fed in process through the same embedded
+ * publisher, into the same subscriber — shows how much of the gap to the kafkajs ceiling is the broker's own.
+ */
+async function aedesAloneDelivery (log: (line: string) => void): Promise<{ m: Measurement, cpuShare: number }> {
+  const broker = await startChildAedesFeed()
+  let count = 0
+  let first = 0
+  let last = 0
+  let cpuFirst = 0
+  let cpuLast = 0
+  let resolveAll: () => void = () => {}
+  const all = new Promise<void>((resolve) => { resolveAll = resolve })
+  const sub = await subscribe(broker.mqttPort, () => {
+    const now = performance.now()
+    if (count++ === 0) { first = now; cpuFirst = procCpuSeconds(broker.pid) }
+    last = now
+    if (count >= RECORDS) { cpuLast = procCpuSeconds(broker.pid); resolveAll() }
+  })
+  log(`(ref) aedes alone → ${sub.label}: ${RECORDS} in-process QoS 1 publishes…`)
+  broker.feed(RECORDS, 'bench/feed')
+  await all
+  const memory = procMemory(broker.pid)
+  await sub.end()
+  await broker.close()
+  return {
+    m: { label: `(ref) aedes alone, fed in process → ${sub.label} (no Kafka)`, messagesPerSecond: (RECORDS - 1) / ((last - first) / 1000), rssMb: memory.rssMb },
+    cpuShare: (cpuLast - cpuFirst) / ((last - first) / 1000)
+  }
+}
+
 /** Kafka → flow → MQTT subscriber against a kafkajs consumer alone reading the same backlog (the ceiling). */
 export const kafkaToMqttBench: Bench = {
   name: 'kafka-to-mqtt',
@@ -173,10 +205,15 @@ export const kafkaToMqttBench: Bench = {
     try {
       const baseline = await kafkajsAlone(r, producer, log)
       const { m, notes } = await throughGateway(r, producer, log)
+      const aedes = await aedesAloneDelivery(log)
       return {
         baseline,
-        candidates: [m],
-        notes: [...notes, 'backlog rate: first to last record read (baseline) or received by the subscriber (flow); the subscriber runs in the bench process, the gateway in its own']
+        candidates: [m, aedes.m],
+        notes: [
+          ...notes,
+          `the flow ÷ (ref) aedes alone: ${(m.messagesPerSecond / aedes.m.messagesPerSecond).toFixed(2)}×; aedes alone used ${Math.round(aedes.cpuShare * 100)}% of a core for its QoS 1 deliveries`,
+          `cores: ${cpus().length}, shared by Kafka, the gateway and the subscriber`,
+          'backlog rate: first to last record read (baseline) or received by the subscriber (flow); the subscriber runs in the bench process, the gateway in its own']
       }
     } finally {
       await producer.disconnect()

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 const repo = fileURLToPath(new URL('../../../', import.meta.url))
 const cliBin = join(repo, 'packages/cli/bin/flowgate.mjs')
 const ingressChild = fileURLToPath(new URL('./ingress-child.ts', import.meta.url))
+const aedesFeedChild = fileURLToPath(new URL('./aedes-feed-child.ts', import.meta.url))
 
 /** Resident and peak resident memory of a process, from /proc (Linux). */
 export function procMemory (pid: number): { rssMb: number, peakMb: number } {
@@ -116,6 +117,14 @@ export async function startChildGateway (nodeArgs: string[] = []): Promise<Child
     async get (path) { return await (await fetch(`${addr.httpBase}${path}`, { headers })).json() },
     async close () { await stop(child); rmSync(dataDir, { recursive: true, force: true }) }
   }
+}
+
+/** services/ingress fed in process through the embedded publisher (lib/aedes-feed-child.ts), in a child process. */
+export async function startChildAedesFeed (): Promise<{ pid: number, mqttPort: number, feed: (count: number, topic: string) => void, close: () => Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', aedesFeedChild], { cwd: repo, stdio: ['pipe', 'pipe', 'pipe'] })
+  const mqttPort = await firstLine(child, (line) => line.startsWith('{') ? (JSON.parse(line) as { mqttPort: number }).mqttPort : undefined, 'aedes feed')
+  child.stdout!.resume()
+  return { pid: child.pid!, mqttPort, feed: (count, topic) => { child.stdin!.write(`${count} ${topic}\n`) }, close: async () => { await stop(child) } }
 }
 
 /** services/ingress alone (aedes, no interceptor) in a child process. */
