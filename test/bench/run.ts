@@ -8,8 +8,9 @@ import { kafkaToMqttBench } from './kafka-to-mqtt.bench.js'
 import { splitBench } from './split.bench.js'
 import { tailBench } from './tail.bench.js'
 import { translatorBench } from './translator.bench.js'
+import { latencyBench } from './latency.bench.js'
 
-const benches: Bench[] = [producerBench, mqttToKafkaBench, kafkaToMqttBench, splitBench, tailBench, translatorBench]
+const benches: Bench[] = [producerBench, mqttToKafkaBench, latencyBench, kafkaToMqttBench, splitBench, tailBench, translatorBench]
 
 const wanted = process.argv.slice(2)
 const unknown = wanted.filter((w) => !benches.some((b) => b.name === w))
