@@ -116,11 +116,12 @@ export function startKafkaToMqttFlow (s: KafkaToMqttFlowSettings): KafkaToMqttFl
     })
   }
 
+  const ctx: KafkaToMqttContext = { now: 0, instanceId: s.instanceId, dataflow: s.name, destinationTopic: s.destinationTopic, qos: s.qos, retain: s.retain }
+
   /** Translates (now, so expiry counts the wait) and publishes one record; never rejects. */
   async function send (publisher: MqttPublisher, topic: string, m: KafkajsMessage, receivedAt: number): Promise<Outcome> {
-    const now = Date.now()
     const headers = headersFrom(m.headers as Parameters<typeof headersFrom>[0])
-    const ctx: KafkaToMqttContext = { now, instanceId: s.instanceId, dataflow: s.name, destinationTopic: s.destinationTopic, qos: s.qos, retain: s.retain }
+    ctx.now = Date.now() // translation is synchronous: one context object serves every record
     const result = translateKafkaMessage({
       topic,
       key: m.key ?? null,
