@@ -54,9 +54,7 @@ export const latencyBench: Bench = {
     const gw = await startChildGateway()
     const flowgate: Array<{ rate: number, load: LoadResult, cpu: number, produceP99: number, lagP99: number }> = []
     try {
-      const applied = await gw.apply(benchFlow(r, topic))
-      if (applied.status !== 200) throw new Error(`apply: ${applied.status} ${JSON.stringify(applied.body)}`)
-      await new Promise((resolve) => setTimeout(resolve, 1000))
+      await gw.applyAndWaitReady(benchFlow(r, topic))
       for (const rate of RATES) {
         log(`Flowgate paced at ${rate} msg/s…`)
         const metricsText = async (): Promise<string> => await (await fetch(`${gw.httpBase}/metrics`)).text()

@@ -101,14 +101,7 @@ export const mqttToKafkaBench: Bench = {
       const pacedCpu = cpuWindow(gw.pid)
       const fgArrivals = arrivalCounter(admin, fgTopic)
       try {
-        const applied = await gw.apply(benchFlow(r, fgTopic))
-        if (applied.status !== 200) throw new Error(`apply: ${applied.status} ${JSON.stringify(applied.body)}`)
-        for (let i = 0; ; i++) {
-          const df = await gw.get('/api/v1/namespaces/default/dataflows/bench')
-          if (df.status?.conditions?.some((c: { type: string, status: string }) => c.type === 'Ready' && c.status === 'True')) break
-          if (i > 200) throw new Error(`dataflow not Ready: ${JSON.stringify(df.status)}`)
-          await new Promise((resolve) => setTimeout(resolve, 100))
-        }
+        await gw.applyAndWaitReady(benchFlow(r, fgTopic))
         idleMb = procMemory(gw.pid).rssMb
         log('Flowgate: flat out…')
         flowgate = await runLoad(spec(`mqtt://127.0.0.1:${gw.mqttPort}`), {

@@ -82,14 +82,7 @@ export const tailBench: Bench = {
     const gw = await startChildGateway()
     const notes: string[] = []
     try {
-      const applied = await gw.apply(benchFlow(r, topic))
-      if (applied.status !== 200) throw new Error(`apply: ${applied.status} ${JSON.stringify(applied.body)}`)
-      for (let i = 0; ; i++) {
-        const df = await gw.get('/api/v1/namespaces/default/dataflows/bench')
-        if (df.status?.conditions?.some((c: { type: string, status: string }) => c.type === 'Ready' && c.status === 'True')) break
-        if (i > 200) throw new Error(`dataflow not Ready: ${JSON.stringify(df.status)}`)
-        await new Promise((resolve) => setTimeout(resolve, 100))
-      }
+      await gw.applyAndWaitReady(benchFlow(r, topic))
       const url = `mqtt://127.0.0.1:${gw.mqttPort}`
       const describe = (l: LoadResult): string => `${fmt(l.rate)} msg/s, p99 ${l.latency.p99.toFixed(1)} ms${l.failed ? `, ${l.failed} failed` : ''}`
 

@@ -84,6 +84,8 @@ export interface ChildGateway {
   /** POST /api/v1/apply with a YAML body. */
   apply: (yaml: string) => Promise<{ status: number, body: any }>
   get: (path: string) => Promise<any>
+  /** Applies the YAML and waits until the dataflow `bench` reports Ready (a failed apply or ~20 s without it throw). */
+  applyAndWaitReady: (yaml: string) => Promise<void>
   close: () => Promise<void>
 }
 
@@ -106,15 +108,27 @@ export async function startChildGateway (nodeArgs: string[] = []): Promise<Child
   if (process.env.FLOWGATE_BENCH_GATEWAY_LOG) child.stdout!.pipe(createWriteStream(process.env.FLOWGATE_BENCH_GATEWAY_LOG))
   else child.stdout!.resume() // keep draining its log
   const headers = { authorization: `Bearer ${token}` }
+  async function apply (yaml: string): Promise<{ status: number, body: any }> {
+    const res = await fetch(`${addr.httpBase}/api/v1/apply`, { method: 'POST', headers: { ...headers, 'content-type': 'application/yaml' }, body: yaml })
+    return { status: res.status, body: await res.json() }
+  }
+  async function get (path: string): Promise<any> { return await (await fetch(`${addr.httpBase}${path}`, { headers })).json() }
   return {
     pid: child.pid!,
     ...addr,
     token,
-    async apply (yaml) {
-      const res = await fetch(`${addr.httpBase}/api/v1/apply`, { method: 'POST', headers: { ...headers, 'content-type': 'application/yaml' }, body: yaml })
-      return { status: res.status, body: await res.json() }
+    apply,
+    get,
+    async applyAndWaitReady (yaml) {
+      const applied = await apply(yaml)
+      if (applied.status !== 200) throw new Error(`apply: ${applied.status} ${JSON.stringify(applied.body)}`)
+      for (let i = 0; ; i++) {
+        const df = await get('/api/v1/namespaces/default/dataflows/bench')
+        if (df.status?.conditions?.some((c: { type: string, status: string }) => c.type === 'Ready' && c.status === 'True')) return
+        if (i > 200) throw new Error(`dataflow not Ready: ${JSON.stringify(df.status)}`)
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
     },
-    async get (path) { return await (await fetch(`${addr.httpBase}${path}`, { headers })).json() },
     async close () { await stop(child); rmSync(dataDir, { recursive: true, force: true }) }
   }
 }
