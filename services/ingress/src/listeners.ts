@@ -16,8 +16,11 @@ async function listen (server: NetServer | HttpServer, port: number, host: strin
 
 const closer = (server: NetServer | HttpServer) => () => new Promise<void>((resolve) => server.close(() => resolve()))
 
+// Nagle's algorithm holds a small write back while earlier bytes are unacknowledged: a PUBACK that leaves when Kafka
+// answers, not at once, then waits for the device's next packet to carry the TCP ACK — one publish interval per
+// connection (20 ms at 50 msg/s). MQTT packets are whole messages; writes are already coalesced per event-loop turn.
 export async function tcpListener (broker: Aedes, host: string, port: number): Promise<Listener> {
-  const server = createTcpServer(broker.handle)
+  const server = createTcpServer({ noDelay: true }, broker.handle)
   return { kind: 'tcp', host, port: await listen(server, port, host), close: closer(server) }
 }
 
@@ -26,6 +29,7 @@ export interface TlsListenerOptions { cert: string, key: string, clientCa?: stri
 /** MQTT over TLS; with a client CA, devices must present a certificate that chains to it (mutual TLS). */
 export async function tlsListener (broker: Aedes, host: string, port: number, tls: TlsListenerOptions): Promise<Listener> {
   const server = createTlsServer({
+    noDelay: true,
     cert: tls.cert,
     key: tls.key,
     ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {})
@@ -35,7 +39,7 @@ export async function tlsListener (broker: Aedes, host: string, port: number, tl
 
 /** MQTT over WebSocket (the `mqtt` subprotocol), for browsers and devices behind HTTP proxies. */
 export async function wsListener (broker: Aedes, host: string, port: number): Promise<Listener> {
-  const server = createHttpServer()
+  const server = createHttpServer({ noDelay: true })
   const wss = new WebSocketServer({ server, handleProtocols: (protocols) => protocols.has('mqtt') ? 'mqtt' : false })
   wss.on('connection', (socket, req) => broker.handle(createWebSocketStream(socket), req))
   const bound = await listen(server, port, host)
