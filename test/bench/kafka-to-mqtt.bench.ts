@@ -11,7 +11,7 @@ const CLIENT = process.env.FLOWGATE_BENCH_CLIENT ?? 'raw'
 /** FLOWGATE_BENCH_CPU_PROF=<dir>: the gateway child writes a V8 CPU profile there when it stops. */
 const CPU_PROF_DIR = process.env.FLOWGATE_BENCH_CPU_PROF
 
-const RECORDS = 300_000
+const RECORDS = Number(process.env.FLOWGATE_BENCH_RECORDS ?? 300_000)
 const RECORD_SIZE = 256
 const PACED_RATE = 2_000
 const PACED_SECONDS = 5
@@ -96,6 +96,28 @@ async function subscribe (port: number, onPayload: (payload: Buffer) => void): P
   return { end: async () => sub.end(), label: 'raw MQTT 5 subscriber' }
 }
 
+/** Times `total` arrivals: first to last, and the CPU the process `pid` spent between them. */
+function arrivalClock (total: number, pid: number): { arrived: () => void, done: Promise<void>, rate: () => number, cpuShare: () => number } {
+  let count = 0
+  let first = 0
+  let last = 0
+  let cpuFirst = 0
+  let cpuLast = 0
+  let resolveDone: () => void = () => {}
+  const done = new Promise<void>((resolve) => { resolveDone = resolve })
+  return {
+    arrived () {
+      const now = performance.now()
+      if (count++ === 0) { first = now; cpuFirst = procCpuSeconds(pid) }
+      last = now
+      if (count === total) { cpuLast = procCpuSeconds(pid); resolveDone() }
+    },
+    done,
+    rate: () => (total - 1) / ((last - first) / 1000),
+    cpuShare: () => (cpuLast - cpuFirst) / ((last - first) / 1000)
+  }
+}
+
 async function throughGateway (r: RigInfo, producer: Producer, log: (line: string) => void): Promise<{ m: Measurement, notes: string[] }> {
   const topic = uniqueTopic('bench-k2m')
   await createTopic(topic, PARTITIONS)
@@ -103,21 +125,12 @@ async function throughGateway (r: RigInfo, producer: Producer, log: (line: strin
   const group = uniqueTopic('bench-k2m-group')
   await groupFromStart(r, group, topic)
   const gw = await startChildGateway(CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF_DIR] : [])
-  let count = 0
-  let first = 0
-  let last = 0
-  let cpuFirst = 0
-  let cpuLast = 0
-  let paced = false
+  const backlog = arrivalClock(RECORDS, gw.pid)
+  let arrivals = 0
   const latencies: number[] = []
-  let resolveBacklog: () => void = () => {}
-  const backlog = new Promise<void>((resolve) => { resolveBacklog = resolve })
   const sub = await subscribe(gw.mqttPort, (payload) => {
-    if (paced) { latencies.push(Date.now() - sentAtOf(payload)); return }
-    const now = performance.now()
-    if (count++ === 0) { first = now; cpuFirst = procCpuSeconds(gw.pid) }
-    last = now
-    if (count >= RECORDS) { paced = true; cpuLast = procCpuSeconds(gw.pid); resolveBacklog() }
+    if (arrivals++ < RECORDS) backlog.arrived()
+    else latencies.push(Date.now() - sentAtOf(payload))
   })
   log(`gateway flow → ${sub.label}: ${RECORDS} records backlog…`)
   const res = await gw.apply(`
@@ -144,9 +157,9 @@ spec:
       destinationSettings: { endpointRef: default, dataDestination: 'bench/\${inputTopic}' }
 `)
   if (res.status !== 200) throw new Error(`apply: ${res.status} ${JSON.stringify(res.body)}`)
-  await backlog
-  const rate = (RECORDS - 1) / ((last - first) / 1000)
-  const cpuShare = (cpuLast - cpuFirst) / ((last - first) / 1000)
+  await backlog.done
+  const rate = backlog.rate()
+  const cpuShare = backlog.cpuShare()
   const memory = procMemory(gw.pid)
   log(`gateway flow → ${sub.label}: paced ${PACED_RATE} msg/s for ${PACED_SECONDS} s…`)
   await producePaced(producer, topic)
@@ -169,28 +182,17 @@ spec:
  */
 async function aedesAloneDelivery (log: (line: string) => void): Promise<{ m: Measurement, cpuShare: number }> {
   const broker = await startChildAedesFeed()
-  let count = 0
-  let first = 0
-  let last = 0
-  let cpuFirst = 0
-  let cpuLast = 0
-  let resolveAll: () => void = () => {}
-  const all = new Promise<void>((resolve) => { resolveAll = resolve })
-  const sub = await subscribe(broker.mqttPort, () => {
-    const now = performance.now()
-    if (count++ === 0) { first = now; cpuFirst = procCpuSeconds(broker.pid) }
-    last = now
-    if (count >= RECORDS) { cpuLast = procCpuSeconds(broker.pid); resolveAll() }
-  })
+  const clock = arrivalClock(RECORDS, broker.pid)
+  const sub = await subscribe(broker.mqttPort, () => clock.arrived())
   log(`(ref) aedes alone → ${sub.label}: ${RECORDS} in-process QoS 1 publishes…`)
   broker.feed(RECORDS, 'bench/feed')
-  await all
+  await clock.done
   const memory = procMemory(broker.pid)
   await sub.end()
   await broker.close()
   return {
-    m: { label: `(ref) aedes alone, fed in process → ${sub.label} (no Kafka)`, messagesPerSecond: (RECORDS - 1) / ((last - first) / 1000), rssMb: memory.rssMb },
-    cpuShare: (cpuLast - cpuFirst) / ((last - first) / 1000)
+    m: { label: `(ref) aedes alone, fed in process → ${sub.label} (no Kafka)`, messagesPerSecond: clock.rate(), rssMb: memory.rssMb },
+    cpuShare: clock.cpuShare()
   }
 }
 

@@ -9,7 +9,7 @@
  */
 import { headersToMqttProperties } from './headers-to-mqtt-properties.js'
 import { remainingExpiry } from './message-expiry.js'
-import { checkContext, resolveSettings } from './settings.js'
+import { checkContext, droppedIfThrows, resolveSettings } from './settings.js'
 import { resolveMqttTopic } from './topic-template.js'
 import type { KafkaMessage, KafkaToMqttContext, ToMqttResult, TranslateSettings } from './types.js'
 
@@ -20,23 +20,13 @@ export function translateKafkaToMqtt (messages: readonly KafkaMessage[], setting
   checkContext(ctx)
   const qos = ctx.qos ?? 1
   const retain = ctx.retain ?? false
-  return messages.map((m) => {
-    try {
-      return translateOne(m, s.copyMqttProperties, ctx, qos, retain)
-    } catch (err) {
-      return { ok: false, reason: 'invalid-message', detail: err instanceof Error ? err.message : String(err) }
-    }
-  })
+  return messages.map((m) => droppedIfThrows(() => translateOne(m, s.copyMqttProperties, ctx, qos, retain)))
 }
 
 export function translateKafkaMessage (m: KafkaMessage, settings: TranslateSettings | undefined, ctx: KafkaToMqttContext): ToMqttResult {
   const s = resolveSettings(settings)
   checkContext(ctx)
-  try {
-    return translateOne(m, s.copyMqttProperties, ctx, ctx.qos ?? 1, ctx.retain ?? false)
-  } catch (err) {
-    return { ok: false, reason: 'invalid-message', detail: err instanceof Error ? err.message : String(err) }
-  }
+  return droppedIfThrows(() => translateOne(m, s.copyMqttProperties, ctx, ctx.qos ?? 1, ctx.retain ?? false))
 }
 
 function translateOne (m: KafkaMessage, copy: boolean, ctx: KafkaToMqttContext, qos: 0 | 1 | 2, retain: boolean): ToMqttResult {

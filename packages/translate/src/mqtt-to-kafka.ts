@@ -6,7 +6,7 @@ import { applyCloudEvents } from './cloud-events.js'
 import { remainingExpiry } from './message-expiry.js'
 import { builtInPropertiesToHeaders, type Headers } from './mqtt-properties-to-headers.js'
 import { decidePartition } from './partition-key.js'
-import { checkContext, resolveSettings, uuidGenerator, type ResolvedSettings } from './settings.js'
+import { checkContext, droppedIfThrows, resolveSettings, uuidGenerator, type ResolvedSettings } from './settings.js'
 import { resolveKafkaTopic } from './topic-template.js'
 import type { MqttMessage, ToKafkaResult, TranslateContext, TranslateSettings } from './types.js'
 import { userPropertiesFrom } from './user-properties.js'
@@ -16,25 +16,14 @@ export function translateMqttToKafka (messages: readonly MqttMessage[], settings
   const s = resolveSettings(settings)
   checkContext(ctx)
   const randomUUID = uuidGenerator(ctx)
-  return messages.map((m) => {
-    try {
-      return translateOne(m, s, ctx, randomUUID)
-    } catch (err) {
-      // A message of the wrong shape (from a JavaScript caller: the HTTP service validates first) is a drop.
-      return { ok: false, reason: 'invalid-message', detail: err instanceof Error ? err.message : String(err) }
-    }
-  })
+  return messages.map((m) => droppedIfThrows(() => translateOne(m, s, ctx, randomUUID)))
 }
 
 /** One message; `translateMqttToKafka` with a single message, for a caller translating at send time. */
 export function translateMqttMessage (m: MqttMessage, settings: TranslateSettings | undefined, ctx: TranslateContext): ToKafkaResult {
   const s = resolveSettings(settings)
   checkContext(ctx)
-  try {
-    return translateOne(m, s, ctx, uuidGenerator(ctx))
-  } catch (err) {
-    return { ok: false, reason: 'invalid-message', detail: err instanceof Error ? err.message : String(err) }
-  }
+  return droppedIfThrows(() => translateOne(m, s, ctx, uuidGenerator(ctx)))
 }
 
 function translateOne (m: MqttMessage, s: ResolvedSettings, ctx: TranslateContext, randomUUID: () => string): ToKafkaResult {

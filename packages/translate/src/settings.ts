@@ -1,6 +1,6 @@
 /** Translation settings with the seed's defaults, checked once per call (a wrong setting is the caller's bug: it throws). */
 import { FG_ERR_TRANSLATE_CONTEXT, FG_ERR_TRANSLATE_SETTINGS } from './errors.js'
-import type { CloudEventAttributes, PartitionStrategy, TranslateContext, TranslateSettings } from './types.js'
+import type { CloudEventAttributes, Dropped, PartitionStrategy, TranslateContext, TranslateSettings } from './types.js'
 
 export interface ResolvedSettings {
   copyMqttProperties: boolean
@@ -45,3 +45,15 @@ export function uuidGenerator (ctx: TranslateContext): () => string {
 }
 
 function randomUUID (): string { return globalThis.crypto.randomUUID() }
+
+/**
+ * Runs one message's translation; a message of the wrong shape (from a JavaScript caller: the HTTP service validates
+ * first) that makes it throw is a drop, never an exception for the batch.
+ */
+export function droppedIfThrows<R> (translate: () => R): R | Dropped {
+  try {
+    return translate()
+  } catch (err) {
+    return { ok: false, reason: 'invalid-message', detail: err instanceof Error ? err.message : String(err) }
+  }
+}

@@ -39,10 +39,6 @@ export class LatencyHistogram {
     }
   }
 
-  remove (labels: Record<string, string>): void {
-    this.series.delete(JSON.stringify(labels))
-  }
-
   reset (): void {
     this.series.clear()
   }

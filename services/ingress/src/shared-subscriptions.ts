@@ -1,4 +1,4 @@
-import { topicMatches } from '@flowgate/mqtt'
+import { compileTopicFilter } from '@flowgate/mqtt'
 import type { Aedes, Client, PublishPacket, SharedSubscriptionsHandler, Subscription } from 'aedes'
 import { topicFilterProblem } from '@flowgate/mqtt'
 
@@ -46,6 +46,8 @@ interface Group {
   key: string
   name: string
   filter: string
+  /** The filter compiled once: every publish is matched against every group. */
+  matches: (topic: string) => boolean
   members: Member[]
   /** Round-robin cursor into `members`. */
   next: number
@@ -152,6 +154,7 @@ export function createSharedSubscriptions (opts: Partial<SharedSubscriptionOptio
       key,
       name,
       filter,
+      matches: compileTopicFilter(filter),
       members: [],
       next: 0,
       queued: [],
@@ -227,7 +230,7 @@ export function createSharedSubscriptions (opts: Partial<SharedSubscriptionOptio
     },
     awaitDelivery (topic, payload) {
       let matching = 0
-      for (const g of groups.values()) if (!(topic.startsWith('$') && /^[+#]/.test(g.filter)) && topicMatches(g.filter, topic)) matching++
+      for (const g of groups.values()) if (g.matches(topic)) matching++
       if (matching === 0) return undefined
       return new Promise((resolve) => waiters.set(payload, { remaining: matching, outcome: {}, resolve }))
     },
