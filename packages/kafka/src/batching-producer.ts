@@ -29,6 +29,9 @@ export interface ProducerCounters {
   errors: Partial<Record<KafkaErrorCode, number>>
 }
 
+/** Called once per record: with the error, or with where the record landed. */
+export type SendCallback = (err: KafkaEndpointError | null, result?: SendResult) => void
+
 export interface SendLatency { topic: string, records: number, bytes: number, ms: number }
 
 export interface BatchingProducerOptions {
@@ -45,6 +48,8 @@ export interface BatchingProducerOptions {
 export interface BatchingProducer {
   /** Resolves when Kafka acknowledged the record with the endpoint's acks; rejects with a KafkaEndpointError. */
   send: (record: SendRecord) => Promise<SendResult>
+  /** `send` without a promise per record (the gateway's path): `done` is called once, never synchronously. */
+  sendWith: (record: SendRecord, done: SendCallback) => void
   /** Sends what is buffered and waits until everything sent so far has settled. */
   flush: () => Promise<void>
   /** Flushes, then disconnects; later sends reject with FG_ERR_KAFKA_CLOSED. */
@@ -91,8 +96,7 @@ interface Item {
   record: SendRecord
   size: number
   partition: number
-  resolve: (r: SendResult) => void
-  reject: (e: KafkaEndpointError) => void
+  done: SendCallback
 }
 
 interface Lane { queue: Array<{ items: Item[], done: () => void }>, inFlight: number }
@@ -157,7 +161,7 @@ export function createBatchingProducer (kafka: Kafka, endpoint: KafkaEndpoint, o
   function fail (items: Item[] | Array<Omit<Item, 'partition'>>, err: unknown): void {
     const e = err instanceof KafkaEndpointError ? err : new KafkaEndpointError(classifyKafkaError(err), { cause: err })
     counters.errors[e.code] = (counters.errors[e.code] ?? 0) + items.length
-    for (const i of items) i.reject(e)
+    for (const i of items) i.done(e)
   }
 
   function partitionFor (info: TopicInfo, r: SendRecord): number {
@@ -222,9 +226,9 @@ export function createBatchingProducer (kafka: Kafka, endpoint: KafkaEndpoint, o
     }
     for (const i of items) {
       const offset = next.get(i.partition)
-      if (offset === undefined) { i.resolve({ partition: i.partition, offset: null }); continue }
+      if (offset === undefined) { i.done(null, { partition: i.partition, offset: null }); continue }
       next.set(i.partition, typeof offset === 'number' ? offset + 1 : offset + 1n)
-      i.resolve({ partition: i.partition, offset: String(offset) })
+      i.done(null, { partition: i.partition, offset: String(offset) })
     }
   }
 
@@ -322,18 +326,23 @@ export function createBatchingProducer (kafka: Kafka, endpoint: KafkaEndpoint, o
     enqueue(items)
   }
 
+  function sendWith (record: SendRecord, done: SendCallback): void {
+    if (closed) {
+      process.nextTick(done, new KafkaEndpointError({ code: 'FG_ERR_KAFKA_CLOSED', permanent: false, reason: 'producer is closed' }))
+      return
+    }
+    const item = { record, size: recordSize(record), done }
+    if (!batching) { enqueue([item]); return }
+    // Flush first when this record would push the buffer past maxBytes, so a batch stays within it.
+    if (pending.length > 0 && pendingBytes + item.size > maxBytes) flushPending()
+    pending.push(item)
+    pendingBytes += item.size
+    if (pending.length >= maxMessages || pendingBytes >= maxBytes) flushPending()
+    else if (timer == null) timer = setTimeout(flushPending, latencyMs)
+  }
+
   function send (record: SendRecord): Promise<SendResult> {
-    if (closed) return Promise.reject(new KafkaEndpointError({ code: 'FG_ERR_KAFKA_CLOSED', permanent: false, reason: 'producer is closed' }))
-    return new Promise<SendResult>((resolve, reject) => {
-      const item = { record, size: recordSize(record), resolve, reject }
-      if (!batching) { enqueue([item]); return }
-      // Flush first when this record would push the buffer past maxBytes, so a batch stays within it.
-      if (pending.length > 0 && pendingBytes + item.size > maxBytes) flushPending()
-      pending.push(item)
-      pendingBytes += item.size
-      if (pending.length >= maxMessages || pendingBytes >= maxBytes) flushPending()
-      else if (timer == null) timer = setTimeout(flushPending, latencyMs)
-    })
+    return new Promise<SendResult>((resolve, reject) => sendWith(record, (err, result) => err === null ? resolve(result!) : reject(err)))
   }
 
   async function flush (): Promise<void> {
@@ -343,6 +352,7 @@ export function createBatchingProducer (kafka: Kafka, endpoint: KafkaEndpoint, o
 
   return {
     send,
+    sendWith,
     flush,
     async connect () { await getProducer() },
     async close () {

@@ -6,6 +6,9 @@ import { backoffDelay } from './backoff.js'
 
 export interface PublishOutcome { reasonCode?: number, reasonString?: string }
 
+/** Told once of a publish's outcome; the embedded broker's deferred PUBACK is one. */
+export interface OutcomeListener { settle: (outcome: PublishOutcome) => void }
+
 /** What a flow reports as it works: metrics, status and the live tail hang off these. */
 export interface FlowObserver {
   received?: (message: InboundMqttMessage) => void
@@ -15,10 +18,12 @@ export interface FlowObserver {
   state?: (state: 'ready' | 'degraded', reason?: string, detail?: string) => void
 }
 
+const succeeded: PublishOutcome = Object.freeze({})
+
 interface Item {
   seq: number
   message: InboundMqttMessage
-  resolve: (outcome: PublishOutcome) => void
+  ack: OutcomeListener
 }
 
 export interface MqttToKafkaFlowSettings {
@@ -84,20 +89,23 @@ export class MqttToKafkaFlow {
   }
 
   accept (message: InboundMqttMessage): Promise<PublishOutcome> {
+    return new Promise((resolve) => this.offer(message, { settle: resolve }))
+  }
+
+  /** `accept` without a promise per message: `ack` is settled once with the outcome. */
+  offer (message: InboundMqttMessage, ack: OutcomeListener): void {
     this.observer.received?.(message)
-    return new Promise((resolve) => {
-      const item: Item = { seq: this.seq++, message, resolve }
-      if (this.closed) return this.drop(item, 'dataflow-stopped')
-      if (this.pending.length + this.inFlight + this.retry.length < this.options.bufferMessages) {
-        this.pending.push(item)
-        this.pump()
-      } else if (message.qos === 0) {
-        this.drop(item, 'buffer-full')
-      } else {
-        // Not acknowledged until there is room: the device's in-flight window fills and it backs off.
-        this.waiting.push(item)
-      }
-    })
+    const item: Item = { seq: this.seq++, message, ack }
+    if (this.closed) return this.drop(item, 'dataflow-stopped')
+    if (this.pending.length + this.inFlight + this.retry.length < this.options.bufferMessages) {
+      this.pending.push(item)
+      this.pump()
+    } else if (message.qos === 0) {
+      this.drop(item, 'buffer-full')
+    } else {
+      // Not acknowledged until there is room: the device's in-flight window fills and it backs off.
+      this.waiting.push(item)
+    }
   }
 
   /** Stops admitting, then waits (up to `timeoutMs`) for what is queued and in flight to settle. */
@@ -148,15 +156,14 @@ export class MqttToKafkaFlow {
       return
     }
     const started = this.now()
-    this.destination.send(translated.record).then((result) => {
+    this.destination.send(translated.record, (err, result) => {
       this.inFlight--
-      if (this.attempt > 0 || this.paused) this.recovered()
-      this.observer.sent?.(item.message, translated.record, result, this.now() - started)
-      item.resolve({})
-      this.settled()
-    }, (err: DestinationError) => {
-      this.inFlight--
-      if (err.permanent && !holdsTheFlow(err.code)) {
+      if (err === null) {
+        if (this.attempt > 0 || this.paused) this.recovered()
+        this.observer.sent?.(item.message, translated.record, result!, this.now() - started)
+        item.ack.settle(succeeded)
+        this.settled()
+      } else if (err.permanent && !holdsTheFlow(err.code)) {
         this.drop(item, dropReasonOf(err.code), err.message)
         this.settled()
       } else {
@@ -197,7 +204,7 @@ export class MqttToKafkaFlow {
 
   private drop (item: Item, reason: string, detail?: string): void {
     this.observer.dropped?.(item.message, reason, detail)
-    item.resolve({ reasonCode: pubackReasonFor(reason), reasonString: detail ? `${reason}: ${detail}` : reason })
+    item.ack.settle({ reasonCode: pubackReasonFor(reason), reasonString: detail ? `${reason}: ${detail}` : reason })
   }
 
   private settled (): void {

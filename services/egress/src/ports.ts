@@ -37,9 +37,15 @@ export interface DestinationError extends Error {
   permanent: boolean
 }
 
+/** Where a record landed; `offset` is null when the broker does not answer (acks Zero). */
+export interface SendResult { partition: number, offset: string | null }
+
 export interface KafkaDestination {
-  /** Resolves with where the record landed; `offset` is null when the broker does not answer (acks Zero). */
-  send: (record: OutboundRecord) => Promise<{ partition: number, offset: string | null }>
+  /**
+   * Calls back once with where the record landed, or with why not. A callback, not a promise: the flow sends one
+   * record per device publish, and a promise per record showed in profiles.
+   */
+  send: (record: OutboundRecord, done: (err: DestinationError | null, result?: SendResult) => void) => void
   /** Connects ahead of the first record, so a bad credential or an unreachable broker shows in the status at once. */
   connect?: () => Promise<void>
   close: () => Promise<void>

@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import type { Store, StoredResource } from '@flowgate/store'
 import { egressDefaults, type EgressOptions } from './options.js'
 import { cacheKey, resolveDataflow, type ResourceCache, type ResolvedDataflow } from './resolve.js'
-import { MqttToKafkaFlow, type PublishOutcome } from './mqtt-to-kafka-flow.js'
+import { MqttToKafkaFlow, type OutcomeListener, type PublishOutcome } from './mqtt-to-kafka-flow.js'
 import { createDataflowMetrics, type DataflowMetrics } from './metrics.js'
 import { StatusTracker, reasonOf, endpointStatus } from './status.js'
 import type { InboundMqttMessage, KafkaDestination, TranslateToKafka } from './ports.js'
@@ -50,7 +50,8 @@ export interface FlowFactories {
 
 /** Where device publishes come from: the embedded broker in process (or an MQTT client, in the split deployment). */
 export interface PublishSource {
-  setInterceptor: (interceptor: ((publish: { packet: { topic: string, payload: Buffer | string, qos: number, retain?: boolean, properties?: Record<string, unknown> }, receivedAt: number }) => Promise<PublishOutcome | void> | undefined) | undefined) => void
+  /** The interceptor returns true when a flow took the publish; `ack` is then settled once with the outcome. */
+  setInterceptor: (interceptor: ((publish: { packet: { topic: string, payload: Buffer | string, qos: number, retain?: boolean, properties?: Record<string, unknown> }, receivedAt: number }, ack: OutcomeListener) => boolean) | undefined) => void
 }
 
 /** Observers beyond metrics and status (the live tail). */
@@ -115,7 +116,7 @@ export function startEgress (settings: {
     embeddedFlows = [...running.values()].flatMap((r) => r.flow !== undefined ? [r.flow] : [])
   }
 
-  source.setInterceptor(({ packet, receivedAt }) => {
+  source.setInterceptor(({ packet, receivedAt }, ack) => {
     const message: InboundMqttMessage = {
       topic: packet.topic,
       payload: typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload,
@@ -124,17 +125,20 @@ export function startEgress (settings: {
       properties: packet.properties,
       receivedAt
     }
-    let first: Promise<PublishOutcome> | undefined
-    let more: Array<Promise<PublishOutcome>> | undefined
+    let taker: MqttToKafkaFlow | undefined
+    let others: MqttToKafkaFlow[] | undefined
     for (const flow of embeddedFlows) {
       if (!flow.matches(message.topic)) continue
-      const outcome = flow.accept(message)
-      if (first === undefined) first = outcome
-      else (more ??= [first]).push(outcome)
+      if (taker === undefined) taker = flow
+      else (others ??= []).push(flow)
     }
-    // Several dataflows may take one publish: the device hears of the first failure.
-    if (more !== undefined) return Promise.all(more).then((all) => all.find((o) => o.reasonCode !== undefined) ?? {})
-    return first
+    if (taker === undefined) return false
+    if (others === undefined) { taker.offer(message, ack); return true }
+    // Several dataflows take this publish: the device hears once all have settled, of the first failure.
+    const all = [taker, ...others]
+    const joined = joinOutcomes(all.length, ack)
+    for (const flow of all) flow.offer(message, joined)
+    return true
   })
 
   /** The flow's metric series, bound once: prom-client's label lookup per message showed up in profiles. */
@@ -363,6 +367,18 @@ export function startEgress (settings: {
       await Promise.all([...running.values()].map(stop))
       running.clear()
       refreshEmbeddedFlows()
+    }
+  }
+}
+
+/** One listener for `count` outcomes: settles `ack` once all are in, with the first failure (or success). */
+function joinOutcomes (count: number, ack: OutcomeListener): OutcomeListener {
+  let left = count
+  let failure: PublishOutcome | undefined
+  return {
+    settle (outcome) {
+      if (failure === undefined && outcome.reasonCode !== undefined) failure = outcome
+      if (--left === 0) ack.settle(failure ?? {})
     }
   }
 }

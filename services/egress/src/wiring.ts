@@ -1,7 +1,7 @@
 import type { LookupFunction } from 'node:net'
 import { Kafka } from 'kafkajs'
 import type { Logger } from 'pino'
-import { endpointKafkaConfig, createBatchingProducer, registerCodecs, pinoLogCreator, toKafkaEndpointError, type KafkaEndpoint, type ResolvedSecrets } from '@flowgate/kafka'
+import { endpointKafkaConfig, createBatchingProducer, registerCodecs, pinoLogCreator, toKafkaEndpointError, type KafkaEndpoint, type ResolvedSecrets, type SendRecord } from '@flowgate/kafka'
 import { translateMqttMessage, userPropertiesFrom, type MqttProperties, type TranslateSettings } from '@flowgate/translate'
 import type { EmbeddedBroker } from '@flowgate/mqtt'
 import type { FlowFactories } from './runtime.js'
@@ -50,6 +50,9 @@ function bufferView (bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
 
+/** Most records carry no headers: one shared empty list (the producer only reads it). */
+const noHeaders: SendRecord['headers'] = []
+
 /** mqtt-packet's decoded properties → the translator's shape (user properties as ordered pairs). */
 export function mqttPropertiesOf (properties: Record<string, unknown> | undefined): MqttProperties | undefined {
   if (!properties) return undefined
@@ -85,16 +88,15 @@ export function createFlowFactories (reader: ResourceReader, extra: FlowFactoryO
         ...(onProduceRequest ? { onSendLatency: (l: { ms: number }) => onProduceRequest(l.ms / 1000) } : {})
       })
       return {
-        send (record) {
-          // The producer's own promise goes back as it is (one promise per record fewer): an offset of null
-          // (acks Zero) reads as "" to the flow.
-          return producer.send({
+        send (record, done) {
+          const sendRecord: SendRecord = {
             topic: record.topic,
             key: record.key ? bufferView(record.key) : null,
             value: bufferView(record.value),
-            headers: record.headers.length === 0 ? [] : record.headers.map(([k, v]) => [k, bufferView(v)]),
-            ...(record.partition !== undefined ? { partition: record.partition } : {})
-          })
+            headers: record.headers.length === 0 ? noHeaders : record.headers.map(([k, v]) => [k, bufferView(v)])
+          }
+          if (record.partition !== undefined) sendRecord.partition = record.partition
+          producer.sendWith(sendRecord, done)
         },
         connect: () => producer.connect().catch((err: unknown) => { throw toKafkaEndpointError(err) }),
         close: () => producer.close()

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { MqttToKafkaFlow, type PublishOutcome } from '../src/mqtt-to-kafka-flow.js'
-import type { InboundMqttMessage, KafkaDestination, OutboundRecord, TranslateToKafka, DestinationError } from '../src/ports.js'
+import type { InboundMqttMessage, KafkaDestination, OutboundRecord, TranslateToKafka, DestinationError, SendResult } from '../src/ports.js'
 
 const enc = new TextEncoder()
 const message = (topic: string, payload: string, qos: 0 | 1 = 1): InboundMqttMessage => ({ topic, payload: enc.encode(payload), qos, retain: false, receivedAt: Date.now() })
@@ -10,11 +10,21 @@ function destinationError (code: string, permanent: boolean): DestinationError {
   return Object.assign(new Error(code), { code, permanent })
 }
 
+/** The fakes are easiest written as async functions; the port calls back. */
+function destinationOf<T extends { send: (record: OutboundRecord) => Promise<SendResult> }> (fake: T): KafkaDestination & Omit<T, 'send'> {
+  const sendAsync = fake.send
+  return {
+    ...fake,
+    send (record, done) { sendAsync(record).then((result) => done(null, result), (err: DestinationError) => done(err)) },
+    async close () {}
+  }
+}
+
 /** A destination whose sends answer as `script` says, one entry per attempt, then succeed. */
 function scriptedDestination (script: Array<'ok' | 'retriable' | 'too-large'> = []): KafkaDestination & { sent: string[] } {
   const sent: string[] = []
   let offset = 0
-  return {
+  return destinationOf({
     sent,
     async send (record: OutboundRecord) {
       await new Promise((resolve) => setImmediate(resolve))
@@ -23,9 +33,8 @@ function scriptedDestination (script: Array<'ok' | 'retriable' | 'too-large'> = 
       if (step === 'too-large') throw destinationError('FG_ERR_KAFKA_TOO_LARGE', true)
       sent.push(new TextDecoder().decode(record.value))
       return { partition: 0, offset: String(offset++) }
-    },
-    async close () {}
-  }
+    }
+  })
 }
 
 const fast = { retryMinMs: 5, retryMaxMs: 20 }
@@ -65,15 +74,14 @@ t.test('while Kafka is unreachable messages wait and are retried in arrival orde
   const sent: string[] = []
   let down = true
   setTimeout(() => { down = false }, 50)
-  const destination: KafkaDestination = {
+  const destination = destinationOf({
     async send (record) {
       await new Promise((resolve) => setImmediate(resolve))
       if (down) throw destinationError('FG_ERR_KAFKA_UNREACHABLE', false)
       sent.push(new TextDecoder().decode(record.value))
       return { partition: 0, offset: String(sent.length) }
-    },
-    async close () {}
-  }
+    }
+  })
   const states: string[] = []
   const flow = new MqttToKafkaFlow({
     name: 'f', namespace: 'default', filters: ['#'], translate: passThrough, destination, options: fast,
@@ -106,10 +114,9 @@ t.test('a full buffer drops QoS 0 and holds QoS 1 unacknowledged until there is 
   let release!: () => void
   const gate = new Promise<void>((resolve) => { release = resolve })
   const sent: string[] = []
-  const destination: KafkaDestination = {
-    async send (record) { await gate; sent.push(new TextDecoder().decode(record.value)); return { partition: 0, offset: '0' } },
-    async close () {}
-  }
+  const destination = destinationOf({
+    async send (record) { await gate; sent.push(new TextDecoder().decode(record.value)); return { partition: 0, offset: '0' } }
+  })
   const flow = new MqttToKafkaFlow({ name: 'f', namespace: 'default', filters: ['#'], translate: passThrough, destination, options: { bufferMessages: 2 } })
   const first = [flow.accept(message('t', 'a')), flow.accept(message('t', 'b'))]
   const qos0 = await flow.accept(message('t', 'dropped', 0))
@@ -158,14 +165,13 @@ t.test('while the translator cannot answer, messages wait and go once it is back
 t.test('a wrong credential holds the messages and reports it; nothing is dropped for it', async (t) => {
   let authOk = false
   const sent: string[] = []
-  const destination: KafkaDestination = {
+  const destination = destinationOf({
     async send (record) {
       if (!authOk) throw destinationError('FG_ERR_KAFKA_AUTH_FAILED', true)
       sent.push(new TextDecoder().decode(record.value))
       return { partition: 0, offset: '0' }
-    },
-    async close () {}
-  }
+    }
+  })
   const states: string[] = []
   const dropped: string[] = []
   const flow = new MqttToKafkaFlow({

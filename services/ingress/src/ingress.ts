@@ -40,7 +40,12 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
   }
   const shared = createSharedSubscriptions()
   const sharedInterceptor: PublishInterceptor | undefined = options.ackAfterSharedDelivery
-    ? ({ packet }) => packet.qos === 1 ? shared.awaitDelivery(packet.topic, packet.payload as Buffer) : undefined
+    ? ({ packet }, ack) => {
+        const delivered = packet.qos === 1 ? shared.awaitDelivery(packet.topic, packet.payload as Buffer) : undefined
+        if (delivered === undefined) return false
+        void delivered.then((outcome) => ack.settle(outcome))
+        return true
+      }
     : undefined
   const hooks: AedesOptions = { ...interceptorHooks(() => interceptor ?? sharedInterceptor, authorizePublish), sharedSubscriptions: shared.handler }
   if (auth) {

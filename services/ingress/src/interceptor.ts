@@ -14,11 +14,21 @@ export interface InboundPublish {
   receivedAt: number
 }
 
+/** Settled once, with the publish's outcome downstream (nothing for success). */
+export interface PublishAck {
+  settle: (outcome?: PublishOutcome | void) => void
+}
+
 /**
- * Sees every publish a device makes. For QoS 1 (and 2) the returned promise decides when the device gets its
- * PUBACK (PUBREC) and with which reason code; returning undefined means "not mine", acknowledged at once.
+ * Sees every publish a device makes. Returns true when the publish is its business: for QoS 1 (and 2) the device
+ * then gets its PUBACK (PUBREC) when `ack` is settled, with the outcome's reason code; false means "not mine",
+ * acknowledged at once. A callback object rather than a promise: one promise and its reactions per publish showed
+ * up in profiles at tens of thousands of publishes a second.
  */
-export type PublishInterceptor = (publish: InboundPublish) => Promise<PublishOutcome | void> | undefined
+export type PublishInterceptor = (publish: InboundPublish, ack: PublishAck) => boolean
+
+/** For QoS 0 there is nothing to acknowledge. */
+const ignoredAck: PublishAck = { settle () {} }
 
 /**
  * Wires an interceptor into aedes. QoS 1 goes through the patched `deferPuback` hook, so the broker keeps reading
@@ -36,14 +46,20 @@ export function interceptorHooks (getInterceptor: () => PublishInterceptor | und
     authorizePublish (client, packet, callback) {
       authorize(client, packet, (err) => {
         if (err || client === null || packet.qos === 1) return callback(err)
-        const outcome = getInterceptor()?.(inbound(client, packet))
-        if (outcome === undefined || packet.qos === 0) return callback(null)
-        outcome.then((o) => callback(o && o.reasonCode !== undefined && o.reasonCode >= 0x80 ? new Error(o.reasonString ?? 'refused downstream') : null),
-          (e: Error) => callback(e))
+        const interceptor = getInterceptor()
+        if (interceptor === undefined) return callback(null)
+        if (packet.qos === 0) {
+          interceptor(inbound(client, packet), ignoredAck)
+          return callback(null)
+        }
+        const held = interceptor(inbound(client, packet), {
+          settle (o) { callback(o && o.reasonCode !== undefined && o.reasonCode >= 0x80 ? new Error(o.reasonString ?? 'refused downstream') : null) }
+        })
+        if (!held) callback(null)
       })
     },
-    deferPuback (client, packet) {
-      return getInterceptor()?.(inbound(client, packet))
+    deferPuback (client, packet, ack) {
+      return getInterceptor()?.(inbound(client, packet), ack) === true
     }
   }
 }

@@ -15,7 +15,7 @@ t.test('a QoS 1 PUBACK reaches the device only after the downstream outcome', as
   const ingress = await startIngress({ mqttPort: 0, logger: quiet })
   t.teardown(() => ingress.close())
   const gate = deferred<PublishOutcome | void>()
-  ingress.setInterceptor(() => gate.promise)
+  ingress.setInterceptor((_p, ack) => { void gate.promise.then((o) => ack.settle(o)); return true })
   const client = await connectAsync(`mqtt://127.0.0.1:${ingress.mqtt.port}`, { protocolVersion: 5 })
   t.teardown(() => client.endAsync())
   let acked = false
@@ -32,7 +32,7 @@ t.test('PUBACKs keep the order of the PUBLISHes even when outcomes settle out of
   t.teardown(() => ingress.close())
   const gates = [deferred<void>(), deferred<void>(), deferred<void>()]
   let n = 0
-  ingress.setInterceptor(() => gates[n++]?.promise)
+  ingress.setInterceptor((_p, ack) => { void gates[n++]?.promise.then(() => ack.settle()); return true })
   const client = await connectAsync(`mqtt://127.0.0.1:${ingress.mqtt.port}`, { protocolVersion: 5 })
   t.teardown(() => client.endAsync())
   const order: number[] = []
@@ -49,7 +49,7 @@ t.test('PUBACKs keep the order of the PUBLISHes even when outcomes settle out of
 t.test('an MQTT 5 device learns why its publish was refused: reason code and reason string', async (t) => {
   const ingress = await startIngress({ mqttPort: 0, logger: quiet })
   t.teardown(() => ingress.close())
-  ingress.setInterceptor(async () => ({ reasonCode: 0x97, reasonString: 'Kafka refused the record: MESSAGE_TOO_LARGE' }))
+  ingress.setInterceptor((_p, ack) => { ack.settle({ reasonCode: 0x97, reasonString: 'Kafka refused the record: MESSAGE_TOO_LARGE' }); return true })
   const client = await connectAsync(`mqtt://127.0.0.1:${ingress.mqtt.port}`, { protocolVersion: 5 })
   t.teardown(() => client.endAsync())
   let reasonString: string | undefined
@@ -63,7 +63,7 @@ t.test('an MQTT 5 device learns why its publish was refused: reason code and rea
 t.test('a v3.1.1 device is acknowledged (the drop is counted downstream) and stays connected', async (t) => {
   const ingress = await startIngress({ mqttPort: 0, logger: quiet })
   t.teardown(() => ingress.close())
-  ingress.setInterceptor(async () => ({ reasonCode: 0x97, reasonString: 'too large' }))
+  ingress.setInterceptor((_p, ack) => { setImmediate(() => ack.settle({ reasonCode: 0x97, reasonString: 'too large' })); return true })
   const client = await connectAsync(`mqtt://127.0.0.1:${ingress.mqtt.port}`, { protocolVersion: 4 })
   t.teardown(() => client.endAsync())
   await client.publishAsync('big/y', 'x', { qos: 1 })
@@ -74,7 +74,7 @@ t.test('QoS 0 publishes reach the interceptor without waiting for it', async (t)
   const ingress = await startIngress({ mqttPort: 0, logger: quiet })
   t.teardown(() => ingress.close())
   const seen: string[] = []
-  ingress.setInterceptor(({ packet }) => { seen.push(packet.topic); return new Promise(() => {}) }) // never settles
+  ingress.setInterceptor(({ packet }) => { seen.push(packet.topic); return true }) // never settles
   const client = await connectAsync(`mqtt://127.0.0.1:${ingress.mqtt.port}`, { protocolVersion: 5 })
   t.teardown(() => client.endAsync())
   await client.publishAsync('fire/forget', 'x', { qos: 0 })
