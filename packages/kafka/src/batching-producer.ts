@@ -292,10 +292,26 @@ export function createBatchingProducer (kafka: Kafka, endpoint: KafkaEndpoint, o
     }
     const next = lane.queue.shift()
     if (next == null) { if (lane.inFlight === 0) lanes.delete(topic); return }
+    // Batches that queued while the previous request was in flight go out together (within the batching limits):
+    // one round trip for all of them, where one each made a queue that grew with every slow answer.
+    let items = next.items
+    const merged = [next]
+    let bytes = 0
+    for (const i of items) bytes += i.size
+    while (lane.queue.length > 0) {
+      const queued = lane.queue[0]!
+      let more = 0
+      for (const i of queued.items) more += i.size
+      if (items.length + queued.items.length > maxMessages || bytes + more > maxBytes) break
+      lane.queue.shift()
+      merged.push(queued)
+      items = items.concat(queued.items)
+      bytes += more
+    }
     lane.inFlight++
-    sendTopicBatch(topic, next.items)
-      .catch((err: unknown) => fail(next.items, err))
-      .finally(() => { lane.inFlight--; next.done(); drive(topic, lane) })
+    sendTopicBatch(topic, items)
+      .catch((err: unknown) => fail(items, err))
+      .finally(() => { lane.inFlight--; for (const m of merged) m.done(); drive(topic, lane) })
     drive(topic, lane)
   }
 

@@ -27,6 +27,26 @@ t.test('maxMessages 10 with 25 records gives batches of 10, 10 and 5', async (t)
   t.same((await storedBatches(r, topic)).map((b) => b.count), [10, 10, 5])
 })
 
+t.test('batches that queue behind a request in flight leave in one request, within maxMessages', async (t) => {
+  const topic = uniqueTopic('merge')
+  await createTopic(topic, 1)
+  const e = listenerEndpoint(r, 'plaintext', { batching: { mode: 'Enabled', latencyMs: 60_000, maxMessages: 10, maxBytes: 1_000_000 } })
+  const producer = createBatchingProducer(kafkaFor(e), e.endpoint, { logger: silent, instanceId: 0 })
+  t.teardown(() => producer.close())
+  await producer.connect()
+  const send = (n: number, from: number): Array<Promise<unknown>> => Array.from({ length: n }, (_, i) => producer.send({ topic, key: null, value: Buffer.from(String(from + i)), headers: [] }))
+  // A full batch of 10 goes at once; batches of 3, 4 and 5 are flushed while it is in flight.
+  const sent = [...send(10, 0), ...send(3, 10)]
+  void producer.flush()
+  sent.push(...send(4, 13))
+  void producer.flush()
+  sent.push(...send(5, 17))
+  await producer.flush()
+  await Promise.all(sent)
+  t.same((await storedBatches(r, topic)).map((b) => b.count), [10, 7, 5], '3 + 4 merged; adding 5 would pass maxMessages')
+  t.same((await readRecords(topic, 22)).map((m) => m.value?.toString()), Array.from({ length: 22 }, (_, i) => String(i)), 'in order')
+})
+
 t.test('maxBytes closes a batch before it would grow past the limit', async (t) => {
   // ~1,126 bytes per record as we estimate it: 3 fit under 4,000 bytes.
   const { topic } = await produce({ mode: 'Enabled', latencyMs: 1000, maxMessages: 1000, maxBytes: 4000 }, 10, { size: 1100 })
