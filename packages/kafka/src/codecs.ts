@@ -1,6 +1,7 @@
 import kafkajs from 'kafkajs'
 import * as snappy from 'snappyjs'
 import { lz4Compress, lz4Decompress } from './lz4-frame.js'
+import { useNativeCrc32C } from './crc32c.js'
 import type { KafkaCompression } from './types.js'
 
 // kafkajs is CommonJS and Node's named-export detection misses `CompressionCodecs`: take it from the default export.
@@ -56,6 +57,8 @@ let registered = false
 export function registerCodecs (): void {
   if (registered) return
   registered = true
+  // The record batches' CRC-32C is kafkajs' other per-byte pass over every record: native where it can be.
+  useNativeCrc32C()
   const codecs = CompressionCodecs as unknown as Record<number, () => { compress: (e: Encoder) => Promise<Buffer>, decompress: (b: Buffer) => Promise<Buffer> }>
   codecs[CompressionTypes.Snappy] = () => ({
     compress: async (encoder) => snappyCompress(encoder.buffer),

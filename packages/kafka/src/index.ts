@@ -5,6 +5,7 @@ export { cachingTokenProvider, refreshTime, type CachingTokenProvider } from './
 export { pinoLogCreator, kafkajsLevel } from './log-creator.js'
 export { registerCodecs, compressionType, snappyCompress, snappyDecompress } from './codecs.js'
 export { lz4Compress, lz4Decompress } from './lz4-frame.js'
+export { useNativeCrc32C } from './crc32c.js'
 export { createBatchingProducer, kafkaAcks, type BatchingProducer, type BatchingProducerOptions, type SendRecord, type SendResult, type SendCallback, type ProducerCounters, type SendLatency } from './batching-producer.js'
 export { createSourceConsumer, type SourceConsumer, type SourceConsumerOptions, type SourceBatch } from './consumer.js'
 export { defaults } from './options.js'

@@ -5,13 +5,14 @@
 import { createRequire } from 'node:module'
 import t from 'tap'
 import fc from 'fast-check'
+import { useNativeCrc32C } from '../src/index.js'
 
 const require = createRequire(import.meta.url)
 const Record = require('kafkajs/src/protocol/recordBatch/record/v0') as (r: object) => unknown
 const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0') as { RecordBatch: (b: object) => Promise<{ buffer: Buffer }> }
 const decodeBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder') as (d: unknown) => Promise<{ firstOffset: string, records: Array<{ key: Buffer | null, value: Buffer | null, headers: Record<string, Buffer | Buffer[]>, offset: string, timestamp: string }> }>
 const Decoder = require('kafkajs/src/protocol/decoder') as new (b: Buffer) => unknown
-const crc32C = require('kafkajs/src/protocol/recordBatch/crc32C') as (b: Buffer) => number
+const crc32C = require('kafkajs/src/protocol/recordBatch/crc32C') as ((b: Buffer) => number) & { javascript: (b: Buffer) => number }
 
 /** CRC-32C (Castagnoli, reflected 0x82F63B78) one bit at a time: slow and obviously right. */
 function referenceCrc32C (bytes: Buffer): number {
@@ -23,9 +24,19 @@ function referenceCrc32C (bytes: Buffer): number {
   return (crc ^ 0xffffffff) >>> 0
 }
 
-t.test('CRC-32C equals the bitwise definition, at every length and alignment', async (t) => {
-  t.equal(crc32C(Buffer.from('123456789')), 0xe3069283, 'the standard check value')
+t.test('CRC-32C in JavaScript equals the bitwise definition, at every length and alignment', async (t) => {
+  t.equal(crc32C.javascript(Buffer.from('123456789')), 0xe3069283, 'the standard check value')
   fc.assert(fc.property(fc.uint8Array({ maxLength: 600 }), fc.nat(7), (bytes, skip) => {
+    const view = Buffer.from(bytes).subarray(Math.min(skip, bytes.length))
+    return crc32C.javascript(view) === referenceCrc32C(view)
+  }), { numRuns: 2000 })
+})
+
+t.test('the native CRC-32C is what kafkajs uses here, and equals the bitwise definition', async (t) => {
+  t.teardown(() => (crc32C as unknown as { setImplementation: () => void }).setImplementation())
+  t.equal(useNativeCrc32C(), 'native', '@node-rs/crc32 loaded on this platform')
+  t.equal(crc32C(Buffer.from('123456789')), 0xe3069283)
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 5000 }), fc.nat(7), (bytes, skip) => {
     const view = Buffer.from(bytes).subarray(Math.min(skip, bytes.length))
     return crc32C(view) === referenceCrc32C(view)
   }), { numRuns: 2000 })

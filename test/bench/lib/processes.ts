@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
+import { gatewayNodeFlags } from '../../../packages/cli/src/node-flags.js'
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url))
 const cliBin = join(repo, 'packages/cli/bin/flowgate.mjs')
@@ -98,7 +99,7 @@ export async function startChildGateway (nodeArgs: string[] = []): Promise<Child
   const token = randomBytes(16).toString('hex')
   // Knobs for looking inside: FLOWGATE_BENCH_GATEWAY_NODE_ARGS (e.g. "--trace-gc"), FLOWGATE_BENCH_GATEWAY_LOG=<file>.
   const extraArgs = (process.env.FLOWGATE_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean)
-  const child = spawn(process.execPath, [...nodeArgs, ...extraArgs, cliBin, 'start', '--http-port', '0', '--mqtt-port', '0', '--data-dir', dataDir, '--log-level', 'info'],
+  const child = spawn(process.execPath, [...gatewayNodeFlags, ...nodeArgs, ...extraArgs, cliBin, 'start', '--http-port', '0', '--mqtt-port', '0', '--data-dir', dataDir, '--log-level', 'info'],
     { cwd: repo, env: { ...process.env, FLOWGATE_ADMIN_TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'] })
   const addr = await firstLine(child, (line) => {
     if (!line.includes('flowgate listening')) return undefined
@@ -135,7 +136,7 @@ export async function startChildGateway (nodeArgs: string[] = []): Promise<Child
 
 /** services/ingress fed in process through the embedded publisher (lib/aedes-feed-child.ts), in a child process. */
 export async function startChildAedesFeed (): Promise<{ pid: number, mqttPort: number, feed: (count: number, topic: string) => void, close: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', aedesFeedChild], { cwd: repo, stdio: ['pipe', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...gatewayNodeFlags, '--import', 'tsx', aedesFeedChild], { cwd: repo, stdio: ['pipe', 'pipe', 'pipe'] })
   const mqttPort = await firstLine(child, (line) => line.startsWith('{') ? (JSON.parse(line) as { mqttPort: number }).mqttPort : undefined, 'aedes feed')
   child.stdout!.resume()
   return { pid: child.pid!, mqttPort, feed: (count, topic) => { child.stdin!.write(`${count} ${topic}\n`) }, close: async () => { await stop(child) } }
@@ -143,7 +144,8 @@ export async function startChildAedesFeed (): Promise<{ pid: number, mqttPort: n
 
 /** services/ingress alone (aedes, no interceptor) in a child process. */
 export async function startChildIngress (): Promise<{ pid: number, mqttPort: number, close: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ingressChild], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] })
+  // The gateway's V8 flags here too: the reference runs on the same heap configuration as Flowgate.
+  const child = spawn(process.execPath, [...gatewayNodeFlags, '--import', 'tsx', ingressChild], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] })
   const mqttPort = await firstLine(child, (line) => line.startsWith('{') ? (JSON.parse(line) as { mqttPort: number }).mqttPort : undefined, 'ingress')
   return { pid: child.pid!, mqttPort, close: async () => { await stop(child) } }
 }
