@@ -82,6 +82,26 @@ t.test('a publish to a missing Kafka topic is refused to an MQTT 5 device with a
   t.match(metrics, /aio_dataflow_messages_dropped_total\{namespace="azure-iot-operations",dataflow="my-dataflow",reason="topic-missing"\} 1/)
 })
 
+t.test('a publish two dataflows take goes to both, and the device hears of the one that refused it', async (t) => {
+  const delivered = uniqueTopic('e2e-two-ok')
+  await createTopic(delivered, 1)
+  const gw = await startTestGateway(t, startGateway)
+  const second = dataflow({ name: 'second-dataflow', source: { endpointRef: 'default', dataSources: ['factory/#'] }, destination: { endpointRef: 'kafka', dataDestination: uniqueTopic('never-created') } })
+  const applied = await gw.admin.apply(JSON.stringify([...JSON.parse(seedFlow(delivered)) as object[], second]))
+  t.equal(applied.status, 200, JSON.stringify(applied.body))
+  for (const name of ['my-dataflow', 'second-dataflow']) {
+    await eventually(async () => (await gw.admin.get(`/api/v1/namespaces/azure-iot-operations/dataflows/${name}`)).body.status?.conditions?.[0]?.status === 'True' ? true : undefined, 20_000, `${name} Ready`)
+  }
+  const device = await connectAsync(`mqtt://127.0.0.1:${gw.mqtt.port}`, { protocolVersion: 5 })
+  t.teardown(() => device.endAsync())
+  await t.rejects(device.publishAsync('factory/both', 'twice', { qos: 1 }), { code: 0x90 }, 'the device hears of the refusal')
+  const [record] = await readRecords(delivered, 1)
+  t.equal(record?.value?.toString(), 'twice', 'the other dataflow delivered it all the same')
+  const metrics = (await gw.admin.get('/metrics')).body as string
+  t.match(metrics, /aio_dataflow_messages_dropped_total\{namespace="azure-iot-operations",dataflow="second-dataflow",reason="topic-missing"\} 1/)
+  t.match(metrics, /aio_dataflow_messages_sent_total\{namespace="azure-iot-operations",dataflow="my-dataflow"\} 1/)
+})
+
 t.test('endpoints carry a status derived from the dataflows that use them', async (t) => {
   const topic = uniqueTopic('e2e-endpoint-status')
   await createTopic(topic, 1)
