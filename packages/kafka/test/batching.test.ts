@@ -1,6 +1,6 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { rig, createTopic, uniqueTopic, readRecords } from '@flowgate/testkit'
-import { createBatchingProducer, type KafkaBatching, type KafkaAcks } from '../src/index.js'
+import { createBatchingProducer, type BatchingProducer, type KafkaBatching, type KafkaAcks } from '../src/index.js'
 import { silent } from './helpers.js'
 import { listenerEndpoint, kafkaFor, storedBatches } from './rig-helpers.js'
 
@@ -21,6 +21,17 @@ async function produce (batching: KafkaBatching, count: number, { acks = 'All' a
   }
 }
 
+/** A connected producer with these batching settings and a fresh one-partition topic; closed when the test ends. */
+async function openProducer (t: Test, prefix: string, batching: KafkaBatching): Promise<{ topic: string, producer: BatchingProducer }> {
+  const topic = uniqueTopic(prefix)
+  await createTopic(topic, 1)
+  const e = listenerEndpoint(r, 'plaintext', { batching })
+  const producer = createBatchingProducer(kafkaFor(e), e.endpoint, { logger: silent, instanceId: 0 })
+  t.teardown(() => producer.close())
+  await producer.connect()
+  return { topic, producer }
+}
+
 t.test('maxMessages 10 with 25 records gives batches of 10, 10 and 5', async (t) => {
   const { topic, results } = await produce({ mode: 'Enabled', latencyMs: 1000, maxMessages: 10, maxBytes: 1_000_000 }, 25)
   t.same(results.map((x) => x.offset), Array.from({ length: 25 }, (_, i) => String(i)), 'every record acknowledged with its offset')
@@ -28,12 +39,7 @@ t.test('maxMessages 10 with 25 records gives batches of 10, 10 and 5', async (t)
 })
 
 t.test('batches that queue behind a request in flight leave in one request, within maxMessages', async (t) => {
-  const topic = uniqueTopic('merge')
-  await createTopic(topic, 1)
-  const e = listenerEndpoint(r, 'plaintext', { batching: { mode: 'Enabled', latencyMs: 60_000, maxMessages: 10, maxBytes: 1_000_000 } })
-  const producer = createBatchingProducer(kafkaFor(e), e.endpoint, { logger: silent, instanceId: 0 })
-  t.teardown(() => producer.close())
-  await producer.connect()
+  const { topic, producer } = await openProducer(t, 'merge', { mode: 'Enabled', latencyMs: 60_000, maxMessages: 10, maxBytes: 1_000_000 })
   const send = (n: number, from: number): Array<Promise<unknown>> => Array.from({ length: n }, (_, i) => producer.send({ topic, key: null, value: Buffer.from(String(from + i)), headers: [] }))
   // A full batch of 10 goes at once; batches of 3, 4 and 5 are flushed while it is in flight.
   const sent = [...send(10, 0), ...send(3, 10)]
@@ -59,12 +65,7 @@ t.test('batching Disabled sends every record in a batch of its own', async (t) =
 })
 
 t.test('latencyMs: a batch that never fills leaves when the latency elapsed since its first record', async (t) => {
-  const topic = uniqueTopic('latency')
-  await createTopic(topic, 1)
-  const e = listenerEndpoint(r, 'plaintext', { batching: { mode: 'Enabled', latencyMs: 400, maxMessages: 1000, maxBytes: 1_000_000 } })
-  const producer = createBatchingProducer(kafkaFor(e), e.endpoint, { logger: silent, instanceId: 0 })
-  t.teardown(() => producer.close())
-  await producer.connect()
+  const { topic, producer } = await openProducer(t, 'latency', { mode: 'Enabled', latencyMs: 400, maxMessages: 1000, maxBytes: 1_000_000 })
   const first = producer.send({ topic, key: null, value: Buffer.from('a'), headers: [] })
   await new Promise((resolve) => setTimeout(resolve, 150))
   const second = producer.send({ topic, key: null, value: Buffer.from('b'), headers: [] })
