@@ -27,7 +27,7 @@ const READY_TIMEOUT_MS = 90_000
 const STOP_GRACE_MS = 20_000
 const TEMP_PREFIX = 'flowgate-kafka-'
 // Small footprint: the rig shares a 2-core box with the gateway and the tests. SerialGC suits a 512 MiB heap.
-const JVM_FLAGS = ['-Xms256m', '-Xmx512m', '-XX:+UseSerialGC', '-XX:+ExitOnOutOfMemoryError', '-Djava.awt.headless=true']
+const JVM_FLAGS = (process.env.FLOWGATE_KAFKA_JVM_FLAGS?.split(' ').filter(Boolean) ?? ['-Xms256m', '-Xmx512m', '-XX:+UseSerialGC']).concat('-XX:+ExitOnOutOfMemoryError', '-Djava.awt.headless=true')
 
 const run = promisify(execFile)
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -224,6 +224,8 @@ async function launch (log) {
     const out = openSync(stdoutLog, 'a')
     child = spawn('java', [
       ...JVM_FLAGS,
+      // Pauses of the broker's JVM show up as publish latency: kept beside server.log to tell them apart from ours.
+      `-Xlog:gc:file=${join(logsDir, 'gc.log')}:uptimemillis`,
       `-Dlog4j.configuration=${pathToFileURL(log4j).href}`,
       `-Dlog4j2.configurationFile=${log4j2}`,
       `-Dkafka.logs.dir=${logsDir}`,
