@@ -8,6 +8,7 @@ import { interceptorHooks, type PublishInterceptor } from './interceptor.js'
 import { permits, type DevicePermissions } from './device-auth.js'
 import { tcpListener, tlsListener, wsListener, type Listener } from './listeners.js'
 import { createSharedSubscriptions, type SharedSubscriptions } from './shared-subscriptions.js'
+import { createSessionPersistence } from './persistence.js'
 
 export interface Ingress {
   readonly broker: Aedes
@@ -47,7 +48,11 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
         return true
       }
     : undefined
-  const hooks: AedesOptions = { ...interceptorHooks(() => interceptor ?? sharedInterceptor, authorizePublish), sharedSubscriptions: shared.handler }
+  const hooks: AedesOptions = {
+    ...interceptorHooks(() => interceptor ?? sharedInterceptor, authorizePublish),
+    sharedSubscriptions: shared.handler,
+    persistence: createSessionPersistence().persistence
+  }
   if (auth) {
     hooks.authenticate = (client, username, password, done) => {
       const cert = (client.conn as Partial<TLSSocket>).getPeerCertificate?.()

@@ -1,0 +1,80 @@
+import { createRequire } from 'node:module'
+
+// A CommonJS module whose `module.exports` is the factory, while its types declare an ES default export: required
+// as what it is rather than through an interop shim.
+const memoryPersistence = createRequire(import.meta.url)('aedes-persistence') as () => unknown
+
+interface SessionClient { id: string }
+interface StoredSubscription { topic: string, qos: number }
+
+/** The part of aedes' persistence this module wraps; aedes 2 calls these promise-style. */
+interface SubscriptionStore {
+  addSubscriptions: (client: SessionClient, subs: StoredSubscription[]) => Promise<unknown>
+  removeSubscriptions: (client: SessionClient, topics: string[]) => Promise<unknown>
+  cleanSubscriptions: (client: SessionClient) => Promise<unknown>
+  subscriptionsByTopic: (topic: string) => Promise<unknown[]>
+}
+
+export interface SessionPersistence {
+  /** What aedes gets as its `persistence` option. */
+  readonly persistence: unknown
+  /** QoS 1/2 subscriptions held by persistent sessions: what an offline session would be queued messages for. */
+  readonly persistentSubscriptions: () => number
+}
+
+// Read only by aedes (it iterates the list); frozen so that a future change that writes to it fails loudly.
+const noSubscriptions: Promise<unknown[]> = Promise.resolve(Object.freeze([]) as unknown as unknown[])
+
+/**
+ * aedes' in-memory persistence with one short cut. For every QoS 1/2 publish aedes asks the persistence which
+ * persistent sessions' subscriptions match, to queue the message for them while they are offline: a walk of a
+ * qlobber trie, 6 % of the gateway's busy time at 40k publishes/s in a CPU profile, even when no session holds
+ * such a subscription — the usual case for telemetry ingest (clean sessions' subscriptions never reach the
+ * persistence). This keeps its own count of those subscriptions, mirroring the memory persistence's rules (only
+ * QoS > 0 enters its trie; a re-subscription at QoS 0 leaves it), and answers "none" without the walk at zero.
+ * The count changes when each call is made: the memory persistence changes its trie synchronously too.
+ */
+export function createSessionPersistence (): SessionPersistence {
+  const persistence = memoryPersistence() as SubscriptionStore
+  const byClient = new Map<string, Map<string, number>>()
+  let count = 0
+
+  const add = persistence.addSubscriptions.bind(persistence)
+  const remove = persistence.removeSubscriptions.bind(persistence)
+  const clean = persistence.cleanSubscriptions.bind(persistence)
+  const match = persistence.subscriptionsByTopic.bind(persistence)
+
+  function forget (clientId: string, topic: string): void {
+    const held = byClient.get(clientId)
+    if (held?.delete(topic) === true) {
+      count--
+      if (held.size === 0) byClient.delete(clientId)
+    }
+  }
+
+  persistence.addSubscriptions = (client, subs) => {
+    for (const { topic, qos } of subs) {
+      if (qos > 0) {
+        let held = byClient.get(client.id)
+        if (held === undefined) { held = new Map(); byClient.set(client.id, held) }
+        if (!held.has(topic)) count++
+        held.set(topic, qos)
+      } else {
+        forget(client.id, topic)
+      }
+    }
+    return add(client, subs)
+  }
+  persistence.removeSubscriptions = (client, topics) => {
+    for (const topic of topics) forget(client.id, topic)
+    return remove(client, topics)
+  }
+  persistence.cleanSubscriptions = (client) => {
+    count -= byClient.get(client.id)?.size ?? 0
+    byClient.delete(client.id)
+    return clean(client)
+  }
+  persistence.subscriptionsByTopic = (topic) => count === 0 ? noSubscriptions : match(topic)
+
+  return { persistence, persistentSubscriptions: () => count }
+}
