@@ -1,3 +1,5 @@
+/// <reference path="./snappyjs.d.ts" />
+// The ambient declaration travels with this file: packages that type-check it through an import see it too.
 import kafkajs from 'kafkajs'
 import * as snappy from 'snappyjs'
 import { lz4Compress, lz4Decompress } from './lz4-frame.js'
