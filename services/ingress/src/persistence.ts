@@ -8,7 +8,7 @@ interface SessionClient { id: string }
 interface StoredSubscription { topic: string, qos: number }
 
 /** The part of aedes' persistence this module wraps; aedes 2 calls these promise-style. */
-interface SubscriptionStore {
+export interface SubscriptionStore {
   addSubscriptions: (client: SessionClient, subs: StoredSubscription[]) => Promise<unknown>
   removeSubscriptions: (client: SessionClient, topics: string[]) => Promise<unknown>
   cleanSubscriptions: (client: SessionClient) => Promise<unknown>
@@ -28,7 +28,7 @@ const noSubscriptions: Promise<unknown[]> = Promise.resolve(Object.freeze([]) as
 /**
  * aedes' in-memory persistence with one short cut. For every QoS 1/2 publish aedes asks the persistence which
  * persistent sessions' subscriptions match, to queue the message for them while they are offline: a walk of a
- * qlobber trie, 6 % of the gateway's busy time at 40k publishes/s in a CPU profile, even when no session holds
+ * qlobber trie, 5.3 % of the gateway's CPU-profile samples at 40k publishes/s paced, even when no session holds
  * such a subscription — the usual case for telemetry ingest (clean sessions' subscriptions never reach the
  * persistence). This keeps its own count of those subscriptions, mirroring the memory persistence's rules (only
  * QoS > 0 enters its trie; a re-subscription at QoS 0 leaves it), and answers "none" without the walk at zero.
@@ -36,7 +36,8 @@ const noSubscriptions: Promise<unknown[]> = Promise.resolve(Object.freeze([]) as
  */
 export function createSessionPersistence (): SessionPersistence {
   const persistence = memoryPersistence() as SubscriptionStore
-  const byClient = new Map<string, Map<string, number>>()
+  // Topics each persistent session holds at QoS > 0; `count` is the sum of their sizes, kept for the publish path.
+  const byClient = new Map<string, Set<string>>()
   let count = 0
 
   const add = persistence.addSubscriptions.bind(persistence)
@@ -56,9 +57,8 @@ export function createSessionPersistence (): SessionPersistence {
     for (const { topic, qos } of subs) {
       if (qos > 0) {
         let held = byClient.get(client.id)
-        if (held === undefined) { held = new Map(); byClient.set(client.id, held) }
-        if (!held.has(topic)) count++
-        held.set(topic, qos)
+        if (held === undefined) { held = new Set(); byClient.set(client.id, held) }
+        if (!held.has(topic)) { held.add(topic); count++ }
       } else {
         forget(client.id, topic)
       }

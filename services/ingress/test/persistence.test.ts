@@ -4,12 +4,9 @@ import fc from 'fast-check'
 import { connect, connectAsync } from 'mqtt'
 import { pino } from 'pino'
 import { startIngress } from '../src/index.js'
-import { createSessionPersistence } from '../src/persistence.js'
+import { createSessionPersistence, type SubscriptionStore } from '../src/persistence.js'
 
-interface Store {
-  addSubscriptions: (client: { id: string }, subs: Array<{ topic: string, qos: number }>) => Promise<unknown>
-  removeSubscriptions: (client: { id: string }, topics: string[]) => Promise<unknown>
-  cleanSubscriptions: (client: { id: string }) => Promise<unknown>
+interface Store extends SubscriptionStore {
   subscriptionsByTopic: (topic: string) => Promise<Array<{ clientId: string, topic: string, qos: number }>>
   countOffline: () => Promise<{ subsCount: number }>
 }
