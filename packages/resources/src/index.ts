@@ -1,5 +1,6 @@
-export { API_GROUP, CONNECTIVITY_API_VERSIONS, DEFAULT_API_VERSION, DEFAULT_NAMESPACE, KINDS, kindInfo, kindByPlural, type KindInfo, type ResourceKind } from './api.js'
-export { schemas, dataflowEndpointSchema, dataflowSchema, dataflowProfileSchema, secretSchema, configMapSchema } from './schemas/index.js'
+export { API_GROUP, BROKER_API_GROUP, BROKER_API_VERSIONS, CONNECTIVITY_API_VERSIONS, DEFAULT_API_VERSION, DEFAULT_NAMESPACE, KINDS, kindInfo, kindByPlural, type KindInfo, type ResourceKind } from './api.js'
+export { schemas, dataflowEndpointSchema, dataflowSchema, dataflowProfileSchema, secretSchema, configMapSchema, brokerListenerSchema, brokerAuthenticationSchema, brokerAuthorizationSchema } from './schemas/index.js'
+export { AUTHENTICATION_METHODS, BROKER_RESOURCE_METHODS, LISTENER_PROTOCOLS, TLS_MODES } from './schemas/broker.js'
 export { COMPRESSIONS, KAFKA_ACKS, KAFKA_AUTH_METHODS, MQTT_AUTH_METHODS, PARTITION_STRATEGIES, SASL_TYPES, CLOUD_EVENT_ATTRIBUTES, ENDPOINT_TYPES } from './schemas/endpoint.js'
 export { OPERATION_TYPES } from './schemas/dataflow.js'
 export { SECRET_TYPES } from './schemas/core.js'
@@ -12,6 +13,7 @@ export { kafkaAcksValue } from './kafka-acks.js'
 export { ResourceError, ManifestSyntaxError } from './errors.js'
 export type {
   Resource, DataflowEndpoint, Dataflow, DataflowProfile, Secret, ConfigMap, KafkaSettings, MqttSettings,
-  DataflowOperation, ValidationError, ValidationResult
+  DataflowOperation, ValidationError, ValidationResult, BrokerListener, BrokerAuthentication, BrokerAuthorization,
+  ListenerPort, AuthenticationMethod, AuthorizationRule
 } from './types.js'
 export { ALLOW_COMPRESSION_ANNOTATION } from './rules.js'

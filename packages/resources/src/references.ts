@@ -41,12 +41,29 @@ export function references (resource: Doc): Reference[] {
       ]
     })
   }
+  if (resource?.kind === 'BrokerListener') {
+    const ports: Doc[] = Array.isArray(spec.ports) ? spec.ports : []
+    return ports.flatMap((p, i) => [
+      ...ref('BrokerAuthentication', p?.authenticationRef, `/spec/ports/${i}/authenticationRef`),
+      ...ref('BrokerAuthorization', p?.authorizationRef, `/spec/ports/${i}/authorizationRef`),
+      ...ref('Secret', p?.tls?.manual?.secretRef, `/spec/ports/${i}/tls/manual/secretRef`)
+    ])
+  }
+  if (resource?.kind === 'BrokerAuthentication') {
+    const methods: Doc[] = Array.isArray(spec.authenticationMethods) ? spec.authenticationMethods : []
+    return methods.flatMap((m, i) => [
+      ...ref('ConfigMap', m?.x509Settings?.trustedClientCaCert, `/spec/authenticationMethods/${i}/x509Settings/trustedClientCaCert`),
+      ...ref('ConfigMap', m?.customSettings?.caCertConfigMap, `/spec/authenticationMethods/${i}/customSettings/caCertConfigMap`),
+      ...ref('Secret', m?.customSettings?.auth?.x509?.secretRef, `/spec/authenticationMethods/${i}/customSettings/auth/x509/secretRef`),
+      ...ref('Secret', m?.usernamePasswordSettings?.secretRef, `/spec/authenticationMethods/${i}/usernamePasswordSettings/secretRef`)
+    ])
+  }
   return []
 }
 
-const ORDER: Record<string, number> = { Secret: 0, ConfigMap: 0, DataflowProfile: 1, DataflowEndpoint: 2, Dataflow: 3 }
+const ORDER: Record<string, number> = { Secret: 0, ConfigMap: 0, DataflowProfile: 1, BrokerAuthentication: 1, BrokerAuthorization: 1, DataflowEndpoint: 2, BrokerListener: 2, Dataflow: 3 }
 
-/** Referenced before referring: Secret, ConfigMap → DataflowProfile → DataflowEndpoint → Dataflow; stable otherwise. */
+/** Referenced before referring: Secret, ConfigMap → DataflowProfile, BrokerAuthentication/-Authorization → DataflowEndpoint, BrokerListener → Dataflow; stable otherwise. */
 export function dependencyOrder<T extends { kind?: unknown }> (resources: readonly T[]): T[] {
   return resources
     .map((r, i) => ({ r, i, rank: ORDER[String(r.kind)] ?? 4 }))

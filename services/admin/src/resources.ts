@@ -91,7 +91,7 @@ export async function putResource (ctx: AdminContext, info: KindInfo, namespace:
   if (typeof doc === 'object' && doc !== null && !Array.isArray(doc)) {
     const d = doc as Record<string, any>
     d.kind ??= info.kind
-    d.apiVersion ??= info.hasSpec ? 'connectivity.iotoperations.azure.com/v1beta1' : 'v1'
+    d.apiVersion ??= info.apiVersion
     if (typeof d.metadata === 'object' && d.metadata !== null) {
       d.metadata.name ??= name
       d.metadata.namespace ??= namespace
