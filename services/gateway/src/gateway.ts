@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises'
 import { lookup as dnsLookup } from 'node:dns'
 import { staticLookup } from '@flowgate/kafka'
 import type { EmbeddedBroker } from '@flowgate/mqtt'
-import { startIngress } from '@flowgate/ingress'
+import { startIngress, storeAccessSource } from '@flowgate/ingress'
 import { translatorRoutes } from '@flowgate/translator'
 import { adminPlugin, openAdminState, createTailHub, tailObserver } from '@flowgate/admin'
 import { openStore } from '@flowgate/store'
@@ -32,9 +32,20 @@ export async function startGateway (opts: Partial<GatewayOptions> & { logger?: L
     await mkdir(options.dataDir, { recursive: true })
     const store = await openStore({ store: options.store, dataDir: options.dataDir })
     cleanup.push(() => store.close())
-    const ingress = await startIngress({ host: options.host, mqttPort: options.mqttPort, logger: log.child({ component: 'ingress' }) })
+    const metrics = createDataflowMetrics()
+    const ingress = await startIngress({
+      host: options.host,
+      mqttPort: options.mqttPort,
+      logger: log.child({ component: 'ingress' }),
+      allowAnonymous: options.allowAnonymous,
+      ...(options.networkHost !== undefined ? { networkHost: options.networkHost } : {}),
+      limits: options.limits,
+      metricsRegistry: metrics.registry
+    })
     cleanup.push(() => ingress.close())
     const admin = await openAdminState({ dataDir: options.dataDir, store, logger: log.child({ component: 'admin' }), mqttHost: `localhost:${ingress.mqtt.port}` })
+    // BrokerListener ports: the stored listeners, with their Secrets opened by the admin's cipher.
+    const frontDoor = ingress.openFrontDoor(storeAccessSource(store, { open: (s) => admin.cipher.open(s), seal: (s) => admin.cipher.seal(s) }))
 
     const reader: ResourceReader = {
       async secret (namespace, name) {
@@ -49,7 +60,6 @@ export async function startGateway (opts: Partial<GatewayOptions> & { logger?: L
         return (stored.data ?? {}) as Record<string, string>
       }
     }
-    const metrics = createDataflowMetrics()
     // The live tail (GET /api/v1/tail): the egress reports what Kafka acknowledged, the admin API serves readers.
     const tail = createTailHub()
     const egress = startEgress({
@@ -75,13 +85,15 @@ export async function startGateway (opts: Partial<GatewayOptions> & { logger?: L
     cleanup.push(() => app.close())
     let ready = false
     app.get('/healthz', async () => ({ status: 'ok' }))
-    app.get('/readyz', async (_req, reply) => ready ? { status: 'ready' } : reply.code(503).send({ status: 'starting' }))
+    // Anonymous devices off loopback are a choice someone made at start: a probe or an operator sees it here.
+    const warnings = ingress.anonymousOffLoopback ? ['allow-anonymous: devices connect without authentication off loopback'] : []
+    app.get('/readyz', async (_req, reply) => ready ? { status: 'ready', ...(warnings.length > 0 ? { warnings } : {}) } : reply.code(503).send({ status: 'starting' }))
     app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()))
     // The stateless translator's HTTP API (DESIGN §4) on the same port: what the split egress calls, in one process.
     await app.register(translatorRoutes, {})
     await app.register(adminPlugin, { store, token: admin.token, cipher: admin.cipher, logger: log.child({ component: 'admin' }), tail })
     await app.listen({ host: options.host, port: options.httpPort })
-    await egress.ready
+    await Promise.all([egress.ready, frontDoor.ready])
     ready = true
 
     const address = app.server.address() as AddressInfo

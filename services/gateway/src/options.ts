@@ -1,3 +1,5 @@
+import type { BrokerLimits } from '@flowgate/ingress'
+
 /** Every option of the all-in-one gateway with its default, in one place (DESIGN §5). */
 export interface GatewayOptions {
   host: string
@@ -10,6 +12,12 @@ export interface GatewayOptions {
   logLevel: string
   /** Kafka broker names resolved to these addresses instead of DNS: `{ 'ns.servicebus.windows.net': '127.0.0.1' }`. */
   kafkaHostAliases: Record<string, string>
+  /** Devices may connect without authentication off loopback (the built-in listener on `host`, listener ports without authenticationRef). */
+  allowAnonymous: boolean
+  /** Where BrokerListener ports with authentication bind; default `::` (every interface, IPv4 and IPv6). */
+  networkHost?: string
+  /** The broker's limits; unset ones keep @flowgate/ingress' defaults. */
+  limits: Partial<BrokerLimits>
 }
 
 export const gatewayDefaults: GatewayOptions = {
@@ -20,5 +28,7 @@ export const gatewayDefaults: GatewayOptions = {
   store: 'file',
   instanceId: '0',
   logLevel: 'info',
-  kafkaHostAliases: {}
+  kafkaHostAliases: {},
+  allowAnonymous: false,
+  limits: {}
 }

@@ -7,3 +7,6 @@ export { passwordMatches, permits, type DeviceAuth, type DeviceIdentity, type De
 export { createSharedSubscriptions, parseSharedTopic, sharedSubscriptionDefaults, type SharedSubscriptions, type SharedSubscriptionOptions } from './shared-subscriptions.js'
 export { hashPassword, parsePasswordHash, verifyPassword } from './access/authn/password-hash.js'
 export type { Principal, Credentials, AuthnOutcome, AuthenticationMethod } from './access/types.js'
+export { storeAccessSource, type AccessSource, type SecretSealing } from './access/source.js'
+export { brokerLimitDefaults, type BrokerLimits } from './access/limits.js'
+export type { FrontDoor } from './access/front-door.js'

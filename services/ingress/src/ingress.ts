@@ -9,6 +9,11 @@ import { permits, type DevicePermissions } from './device-auth.js'
 import { tcpListener, tlsListener, wsListener, type Listener } from './listeners.js'
 import { createSharedSubscriptions, type SharedSubscriptions } from './shared-subscriptions.js'
 import { createSessionPersistence } from './persistence.js'
+import { createAccessHooks } from './access/sessions.js'
+import { createAccessMetrics } from './access/metrics.js'
+import { brokerLimitDefaults, RECEIVE_MAXIMUM_EXCEEDED, type BrokerLimits } from './access/limits.js'
+import { startFrontDoor, type FrontDoor } from './access/front-door.js'
+import type { AccessSource } from './access/source.js'
 
 export interface Ingress {
   readonly broker: Aedes
@@ -19,6 +24,13 @@ export interface Ingress {
   readonly listeners: ReadonlyArray<Omit<Listener, 'close'>>
   /** MQTT 5 shared subscriptions (`$share/{group}/{filter}`): how several egress instances split a dataflow. */
   readonly shared: SharedSubscriptions
+  /** BrokerListener ports, when the ingress follows stored resources (`access`). */
+  readonly frontDoor: FrontDoor | undefined
+  /** Starts serving the BrokerListeners of `source` (once; later calls return the same front door). */
+  openFrontDoor: (source: AccessSource) => FrontDoor
+  readonly limits: Readonly<BrokerLimits>
+  /** Devices may connect without authentication off loopback (`--allow-anonymous`). */
+  readonly anonymousOffLoopback: boolean
   close: () => Promise<void>
 }
 
@@ -29,14 +41,25 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
   const options: IngressOptions = { ...ingressDefaults, ...opts }
   const log = opts.logger
   const auth = options.deviceAuth
-  if (!isLoopbackHost(options.host) && auth === undefined) throw FG_ERR_INGRESS_OPEN_BIND(options.host)
+  const allowAnonymous = options.allowAnonymous === true
+  const anonymousOffLoopback = allowAnonymous && !isLoopbackHost(options.host) && auth === undefined
+  if (!isLoopbackHost(options.host) && auth === undefined && !allowAnonymous) throw FG_ERR_INGRESS_OPEN_BIND(options.host)
+  if (anonymousOffLoopback) log.warn({ host: options.host }, `--allow-anonymous: devices connect to ${options.host}:${options.mqttPort} without authentication; anyone who can reach the port may publish and subscribe to every topic`)
+  const limits: BrokerLimits = { ...brokerLimitDefaults, ...options.limits }
+  const metrics = createAccessMetrics(options.metricsRegistry)
 
   let interceptor: PublishInterceptor | undefined
-  // Permissions found at CONNECT, per client, for the authorize hooks that follow.
+  let broker: Aedes | undefined
+  const access = createAccessHooks({ log, limits, metrics, connectedClients: () => broker?.connectedClients ?? 0 })
+  // Permissions found at CONNECT on the built-in listener (the `deviceAuth` option), for the authorize hooks.
   const permissions = new WeakMap<Client, DevicePermissions>()
   const authorizePublish: NonNullable<AedesOptions['authorizePublish']> = (client, packet, callback) => {
-    const p = client ? permissions.get(client) : undefined
-    if (p && !permits(p, 'publish', packet.topic)) return callback(new Error(`not authorized to publish to ${packet.topic}`))
+    if (client !== null) {
+      const verdict = access.mayPublish(client, packet.topic)
+      if (verdict === false) return callback(new Error(`not authorized to publish to ${packet.topic}`))
+      const p = verdict === undefined ? permissions.get(client) : undefined
+      if (p && !permits(p, 'publish', packet.topic)) return callback(new Error(`not authorized to publish to ${packet.topic}`))
+    }
     callback(null)
   }
   const shared = createSharedSubscriptions()
@@ -49,12 +72,29 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
       }
     : undefined
   const hooks: AedesOptions = {
-    ...interceptorHooks(() => interceptor ?? sharedInterceptor, authorizePublish),
+    ...interceptorHooks(() => interceptor ?? sharedInterceptor, authorizePublish, {
+      receiveMaximum: limits.receiveMaximum,
+      exceeded (client) {
+        metrics.receiveMaximumExceeded.inc()
+        log.info({ clientId: client.id, receiveMaximum: limits.receiveMaximum }, 'device disconnected: more QoS 1/2 publishes in flight than the Receive Maximum')
+        client.disconnect({ reasonCode: RECEIVE_MAXIMUM_EXCEEDED }, () => {})
+      }
+    }),
+    ...access.hooks,
     sharedSubscriptions: shared.handler,
-    persistence: createSessionPersistence().persistence
+    persistence: createSessionPersistence().persistence,
+    maximumPacketSize: limits.maximumPacketSize,
+    receiveMaximum: limits.receiveMaximum,
+    keepaliveLimit: limits.maxKeepAliveSeconds,
+    // AIO's answer to a refused 3.1.1 publish: a PUBACK and a counted drop, not a dropped connection the device
+    // would reconnect to and resend the same message on, forever.
+    acknowledgeUnauthorizedPublish: true
   }
   if (auth) {
+    const accessAuthenticate = access.hooks.authenticate!
+    const accessAuthorizeSubscribe = access.hooks.authorizeSubscribe!
     hooks.authenticate = (client, username, password, done) => {
+      if (access.owns(client)) return accessAuthenticate(client, username, password, done)
       const cert = (client.conn as Partial<TLSSocket>).getPeerCertificate?.()
       const certificateCn = cert && (client.conn as TLSSocket).authorized ? String(cert.subject?.CN ?? '') || undefined : undefined
       auth.authenticate({ clientId: client.id, username, password, certificateCn }).then((result) => {
@@ -71,6 +111,7 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
       })
     }
     hooks.authorizeSubscribe = (client, subscription, callback) => {
+      if (access.owns(client)) return accessAuthorizeSubscribe(client, subscription, callback)
       const p = permissions.get(client)
       // A null subscription is refused in the SUBACK (0x80 / 0x87) while the connection stays up; an error would close it.
       if (p && !permits(p, 'subscribe', subscription.topic)) return callback(null, null)
@@ -78,7 +119,7 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
     }
   }
 
-  const broker = await Aedes.createBroker(hooks)
+  broker = await Aedes.createBroker(hooks)
   shared.attach(broker)
   broker.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'))
   broker.on('connectionError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'mqtt connection error'))
@@ -91,10 +132,27 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
     if (options.wsPort !== undefined) { const port = options.wsPort; listeners.push(await bind(() => wsListener(broker, options.host, port), options.host, port)) }
   } catch (err) {
     await closeListeners()
-    await new Promise<void>((resolve) => broker.close(() => resolve()))
+    await new Promise<void>((resolve) => broker!.close(() => resolve()))
     throw err
   }
   const tcp = listeners[0]!
+  const started = broker
+  let frontDoor: FrontDoor | undefined
+  const openFrontDoor = (source: AccessSource): FrontDoor => (frontDoor ??= startFrontDoor({
+    source,
+    log: log.child({ component: 'listeners' }),
+    metrics,
+    networkHost: options.networkHost ?? '::',
+    loopbackHost: '127.0.0.1',
+    allowAnonymous,
+    reservedPorts: new Set(listeners.map((l) => l.port)),
+    handle (stream, connection, req) {
+      access.register(stream, connection)
+      started.handle(stream as never, req as never)
+    },
+    recheck: access.recheck
+  }))
+  if (options.access !== undefined) openFrontDoor(options.access)
 
   return {
     broker,
@@ -102,10 +160,14 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
     mqtt: { host: tcp.host, port: tcp.port },
     listeners: listeners.map(({ kind, host, port }) => ({ kind, host, port })),
     shared,
+    get frontDoor () { return frontDoor },
+    openFrontDoor,
+    limits,
+    anonymousOffLoopback,
     async close () {
       // Stop accepting, then let aedes end its clients so they see a clean disconnect.
-      const closing = closeListeners()
-      await new Promise<void>((resolve) => broker.close(() => resolve()))
+      const closing = Promise.all([closeListeners(), frontDoor?.close()])
+      await new Promise<void>((resolve) => started.close(() => resolve()))
       await closing
     }
   }

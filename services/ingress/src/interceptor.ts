@@ -35,7 +35,16 @@ const ignoredAck: PublishAck = { settle () {} }
  * the connection while Kafka works and PUBACKs leave in order. QoS 0 has no acknowledgement to hold. QoS 2 holds
  * `authorizePublish` until the outcome: rare in telemetry, and PUBREC must not precede the downstream ack.
  */
-export function interceptorHooks (getInterceptor: () => PublishInterceptor | undefined, authorize: NonNullable<AedesOptions['authorizePublish']>): Pick<AedesOptions, 'authorizePublish' | 'deferPuback'> {
+export interface InflightLimit {
+  /** Most QoS 1/2 publishes a v5 device may have awaiting their acknowledgement (MQTT 5 Receive Maximum). */
+  receiveMaximum: number
+  /** Called once the device exceeds it (the caller disconnects it with 0x93). */
+  exceeded: (client: Client) => void
+}
+
+type CountedClient = Client & { flowgateInflight?: number }
+
+export function interceptorHooks (getInterceptor: () => PublishInterceptor | undefined, authorize: NonNullable<AedesOptions['authorizePublish']>, limit?: InflightLimit): Pick<AedesOptions, 'authorizePublish' | 'deferPuback'> {
   const inbound = (client: Client, packet: PublishPacket): InboundPublish => ({
     clientId: client.id,
     protocolVersion: client.version ?? 4,
@@ -59,7 +68,18 @@ export function interceptorHooks (getInterceptor: () => PublishInterceptor | und
       })
     },
     deferPuback (client, packet, ack) {
-      return getInterceptor()?.(inbound(client, packet), ack) === true
+      const interceptor = getInterceptor()
+      if (interceptor === undefined) return false
+      if (limit === undefined || client.version !== 5) return interceptor(inbound(client, packet), ack)
+      // Held PUBACKs are what a device's Receive Maximum counts: one more than allowed is a protocol violation
+      // (§3.3.4) that would otherwise let one connection hold unbounded memory while Kafka is slow.
+      const counted = client as CountedClient
+      const inflight = (counted.flowgateInflight ?? 0) + 1
+      if (inflight > limit.receiveMaximum) { limit.exceeded(client); return true }
+      counted.flowgateInflight = inflight
+      const held = interceptor(inbound(client, packet), { settle (o) { counted.flowgateInflight!--; ack.settle(o) } })
+      if (!held) counted.flowgateInflight!--
+      return held
     }
   }
 }

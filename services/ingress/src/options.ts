@@ -1,5 +1,8 @@
 import type { DeviceAuth } from './device-auth.js'
 import type { TlsListenerOptions } from './listeners.js'
+import type { AccessSource } from './access/source.js'
+import type { BrokerLimits } from './access/limits.js'
+import type { Registry } from 'prom-client'
 
 export interface IngressOptions {
   /** Interface the MQTT listeners bind to. */
@@ -21,6 +24,22 @@ export interface IngressOptions {
    * on receipt. Ignored while an interceptor is set (all-in-one: the egress answers in process).
    */
   ackAfterSharedDelivery?: boolean
+  /**
+   * The device front door: BrokerListener / BrokerAuthentication / BrokerAuthorization resources read (and followed)
+   * from this source, each listener port served with its TLS, authentication and authorization.
+   */
+  access?: AccessSource
+  /** Where listener ports with an authenticationRef bind: `::` is every interface, IPv4 and IPv6. */
+  networkHost?: string
+  /**
+   * Serve without device authentication off loopback: the built-in listener on `host`, and listener ports without
+   * an authenticationRef on every interface. Logged as a warning at start and shown in /readyz.
+   */
+  allowAnonymous?: boolean
+  /** The broker's limits (access/limits.ts has the defaults and why). */
+  limits?: Partial<BrokerLimits>
+  /** Prometheus registry for the broker's counters (refusals by listener and reason). */
+  metricsRegistry?: Registry
 }
 
 export const ingressDefaults: IngressOptions = {

@@ -1,11 +1,15 @@
 import { parseArgs } from 'node:util'
 import { startGateway } from '@flowgate/gateway'
 import { flagOrEnv, portFlag } from '../flags.js'
+import { brokerFlagOptions, brokerFlags, brokerFlagsUsage } from '../broker-flags.js'
 import { runUntilSignal } from '../run-until-signal.js'
 
 export const startUsage = `flowgate start [--host 127.0.0.1] [--http-port 8080] [--mqtt-port 1883] [--data-dir ./.flowgate]
                [--store file|postgres://…] [--instance-id 0] [--log-level info]
+               ${brokerFlagsUsage}
   Starts the all-in-one gateway: admin API, embedded MQTT broker, translator and dataflow runtime.
+  Devices on the network connect through BrokerListener ports (applied like any resource), which need a
+  BrokerAuthentication; --host other than loopback, or ports without one, need --allow-anonymous.
   Each flag has an environment twin: --http-port ↔ FLOWGATE_HTTP_PORT.`
 
 /** Runs the gateway until SIGINT or SIGTERM, then closes it cleanly. */
@@ -19,10 +23,12 @@ export async function start (argv: string[]): Promise<number> {
       'data-dir': { type: 'string' },
       store: { type: 'string' },
       'instance-id': { type: 'string' },
-      'log-level': { type: 'string' }
+      'log-level': { type: 'string' },
+      ...brokerFlagOptions
     },
     strict: true
   })
+  const broker = brokerFlags(values)
   const gateway = await startGateway({
     host: flagOrEnv(values, 'host'),
     httpPort: portFlag(values, 'http-port'),
@@ -30,7 +36,10 @@ export async function start (argv: string[]): Promise<number> {
     dataDir: flagOrEnv(values, 'data-dir'),
     store: flagOrEnv(values, 'store'),
     instanceId: flagOrEnv(values, 'instance-id'),
-    logLevel: flagOrEnv(values, 'log-level')
+    logLevel: flagOrEnv(values, 'log-level'),
+    allowAnonymous: broker.allowAnonymous,
+    limits: broker.limits,
+    ...(broker.networkHost !== undefined ? { networkHost: broker.networkHost } : {})
   })
   return runUntilSignal(gateway, gateway.log)
 }
