@@ -22,9 +22,20 @@ async function usage (): Promise<string> {
   return ['usage: flowgate <command> [options]', '', ...loaded].join('\n')
 }
 
+/**
+ * The argv without the `--` a package runner passes through: `pnpm start -- --mqtt-port 1883` runs
+ * `flowgate.mjs start -- --mqtt-port 1883` and `pnpm flowgate -- get x` runs `flowgate.mjs -- get x`. Left there,
+ * parseArgs would read every flag after it as a positional. Only the first argument and the one right after the
+ * command name are the runner's; a `--` further on still ends the options (`get secrets -- -odd-name`).
+ */
+export function withoutRunnerSeparator (argv: string[]): string[] {
+  const args = argv[0] === '--' ? argv.slice(1) : argv
+  return args[1] === '--' ? [args[0]!, ...args.slice(2)] : args
+}
+
 /** Entry point of the `flowgate` command; returns the process exit code. */
 export async function main (argv: string[]): Promise<number> {
-  const [name, ...rest] = argv
+  const [name, ...rest] = withoutRunnerSeparator(argv)
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     process.stdout.write(await usage() + '\n')
     return name === undefined ? 2 : 0
