@@ -51,7 +51,7 @@ export const ReasonCode = {
 export type AuthnOutcome =
   | { kind: 'pass', principal: Principal, /** Epoch ms after which the credentials must be checked again. */ expiresAt?: number }
   | { kind: 'fail', reasonCode: number, /** For the log, never for the device: says which check failed. */ message: string }
-  | { kind: 'irrelevant' }
+  | { kind: 'irrelevant', /** For the log: why a method that could have applied stood aside (a server it could not reach). */ message?: string }
 
 export interface AuthenticationMethod {
   /** `X509`, `Custom`, … as the BrokerAuthentication names it. */
