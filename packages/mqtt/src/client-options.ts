@@ -13,7 +13,7 @@
  */
 import type { IClientOptions } from 'mqtt'
 import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { resolve, sep } from 'node:path'
 import { mqttConfigError } from './errors.js'
 import { mqttDefaults } from './options.js'
 import type { MqttEndpointSettings, MqttSecrets } from './types.js'
@@ -31,6 +31,33 @@ export interface MqttClientSetup {
   options: IClientOptions
   /** Enhanced-authentication data to refresh before each (re)connect, when the method uses a token. */
   refreshAuthentication?: () => Promise<Buffer>
+}
+
+/**
+ * What a ServiceAccountToken audience may be: a file name in the token directory (AIO mounts one token per audience
+ * there), starting with a letter or digit, without `..`. The file is sent to the broker the resource names, so an
+ * audience like `../../.flowgate/secret.key` would hand any readable file to whoever runs that broker.
+ * Kept in step with the schema's pattern (@flowgate/resources, schemas/endpoint.ts).
+ */
+const AUDIENCE_FILE_NAME = /^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]*$/
+
+/** `<dir>/<audience>`, refused unless the audience is a plain name and the path stays inside `dir`. */
+export function serviceAccountTokenFile (audience: string, dir: string = mqttDefaults.serviceAccountTokenDir): string {
+  const refuse = (): never => {
+    throw mqttConfigError(`serviceAccountTokenSettings.audience ${JSON.stringify(audience)} must be a plain name (letters, digits, '-', '.', '_'; starting with a letter or digit; no '/' or '..'): it names a token file in ${dir}`)
+  }
+  if (!AUDIENCE_FILE_NAME.test(audience)) refuse()
+  // Belt and braces: whatever the pattern lets through must still land directly inside the directory. Symbolic
+  // links are not resolved: Kubernetes mounts each token as a link into `..data/`.
+  const root = resolve(dir)
+  const file = resolve(root, audience)
+  if (!file.startsWith(root + sep) || file.slice(root.length + 1).includes(sep)) refuse()
+  return file
+}
+
+/** The token mounted for `audience` (trimmed: the file may end with a newline). */
+export function readServiceAccountTokenFile (audience: string, dir: string = mqttDefaults.serviceAccountTokenDir): string {
+  return readFileSync(serviceAccountTokenFile(audience, dir), 'utf8').trim()
 }
 
 /** `host:port` → [host, port]; IPv6 literals in brackets. */
@@ -85,7 +112,9 @@ export function mqttClientOptions (settings: MqttEndpointSettings, secrets: Mqtt
       break
     case 'ServiceAccountToken': {
       const audience = auth.serviceAccountTokenSettings.audience
-      const read = ctx.readServiceAccountToken ?? ((a: string) => readFileSync(join(mqttDefaults.serviceAccountTokenDir, a), 'utf8').trim())
+      // Checked here too when the caller reads tokens itself: its reader may well join the audience into a path.
+      serviceAccountTokenFile(audience)
+      const read = ctx.readServiceAccountToken ?? ((a: string) => readServiceAccountTokenFile(a))
       refreshAuthentication = async () => Buffer.from(read(audience))
       options.properties!.authenticationMethod = 'K8S-SAT'
       break

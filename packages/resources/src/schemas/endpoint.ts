@@ -126,6 +126,12 @@ export const kafkaSettingsSchema = {
  * MQTT endpoint authentication: AIO's methods, plus `UsernamePassword` (a Flowgate extension: most brokers outside
  * AIO, Mosquitto included, authenticate with a user name and password; the Secret holds `username`, `password`).
  */
+// The runtime reads the token from `<token dir>/<audience>` and sends it to the broker the endpoint names: a path
+// in the audience (`../../.flowgate/secret.key`) would send any readable file there. A plain file name only, as
+// @flowgate/mqtt checks again before reading (client-options.ts).
+const AUDIENCE_PATTERN = '^(?!.*\\.\\.)[A-Za-z0-9][A-Za-z0-9._-]*$'
+const AUDIENCE_RULE = 'a plain name: letters, digits, -, ., _, starting with a letter or digit, no / or ..'
+
 export const MQTT_AUTH_METHODS = ['SystemAssignedManagedIdentity', 'UserAssignedManagedIdentity', 'ServiceAccountToken', 'X509Certificate', 'UsernamePassword', 'Anonymous'] as const
 
 const mqttAuthenticationSchema = {
@@ -141,7 +147,7 @@ const mqttAuthenticationSchema = {
       type: 'object',
       additionalProperties: false,
       required: ['audience'],
-      properties: { audience: { type: 'string', minLength: 1 } }
+      properties: { audience: { type: 'string', minLength: 1, maxLength: 253, pattern: AUDIENCE_PATTERN, description: AUDIENCE_RULE } }
     },
     x509CertificateSettings: secretRefSettings,
     usernamePasswordSettings: secretRefSettings,
