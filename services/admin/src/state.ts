@@ -3,7 +3,7 @@ import { builtinResources } from '@flowgate/resources'
 import { loadSecretKey, openSecret, openStore, sealSecret, secretKeys } from '@flowgate/store'
 import type { SecretCipher } from './secrets.js'
 import type { Store } from '@flowgate/store'
-import { loadAdminToken } from './token.js'
+import { loadAdminToken, type TokenTerminal } from './token.js'
 
 export interface AdminStateOptions {
   dataDir: string
@@ -15,6 +15,8 @@ export interface AdminStateOptions {
   logger?: Logger
   /** The embedded broker as the `default` endpoint names it. */
   mqttHost?: string
+  /** Where a newly generated admin token is shown, if it is a TTY (default: stderr); never the logger. */
+  terminal?: TokenTerminal
 }
 
 export interface AdminState {
@@ -39,7 +41,7 @@ export async function openAdminState (opts: AdminStateOptions): Promise<AdminSta
       await store.putAll(builtinResources(opts.mqttHost === undefined ? {} : { mqttHost: opts.mqttHost }).map((r) => ({ resource: r as never })))
       opts.logger?.info('store seeded with the default MQTT endpoint and the default dataflow profile')
     }
-    const { token } = await loadAdminToken(opts.dataDir, env, opts.logger)
+    const { token } = await loadAdminToken(opts.dataDir, env, opts.logger, opts.terminal)
     return { store, cipher, token, close: async () => { if (ownsStore) await store.close() } }
   } catch (err) {
     if (ownsStore) await store.close()

@@ -4,11 +4,19 @@ import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { adminDefaults } from './options.js'
 
+/** Where a generated token may be shown: a person's terminal, never the structured log. */
+export interface TokenTerminal {
+  isTTY?: boolean
+  write: (text: string) => unknown
+}
+
 /**
  * The admin token (DESIGN §3): FLOWGATE_ADMIN_TOKEN, else `<dataDir>/admin-token`, generated on first start with
- * mode 0600 and shown once in the log so the person who started Flowgate can use it; later starts only name the file.
+ * mode 0600. The log only ever names the file: log lines travel to shippers and dashboards, where a bearer token
+ * for the whole API must not. A generated token is shown once on `terminal` (stderr) when that is a TTY, i.e. to
+ * the person who just started Flowgate; a service or container start leaves it in the file alone.
  */
-export async function loadAdminToken (dataDir: string, env: NodeJS.ProcessEnv, log?: Logger): Promise<{ token: string, source: 'env' | 'file' | 'generated' }> {
+export async function loadAdminToken (dataDir: string, env: NodeJS.ProcessEnv, log?: Logger, terminal: TokenTerminal = process.stderr): Promise<{ token: string, source: 'env' | 'file' | 'generated' }> {
   const fromEnv = env.FLOWGATE_ADMIN_TOKEN
   if (fromEnv !== undefined && fromEnv !== '') return { token: fromEnv, source: 'env' }
   const file = join(dataDir, adminDefaults.tokenFile)
@@ -27,9 +35,11 @@ export async function loadAdminToken (dataDir: string, env: NodeJS.ProcessEnv, l
   try {
     await writeFile(file, token + '\n', { mode: 0o600, flag: 'wx' })
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return await loadAdminToken(dataDir, env, log)
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return await loadAdminToken(dataDir, env, log, terminal)
     throw err
   }
-  log?.warn({ file }, `admin token generated (shown once; also in ${file}): ${token}`)
+  const shown = terminal.isTTY === true
+  if (shown) terminal.write(`\nFlowgate admin token (shown this once; also in ${file}):\n\n  ${token}\n\n`)
+  log?.warn({ file }, `admin token generated into ${file} (mode 0600${shown ? '; also shown once on the terminal' : ''}); the log never holds it`)
   return { token, source: 'generated' }
 }
