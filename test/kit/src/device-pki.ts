@@ -24,6 +24,8 @@ export interface DevicePki {
   caBundle: string
   /** For `localhost`, `127.0.0.1` and `::1`; `cert` is the server certificate plus the intermediate. */
   server: IssuedCertificate
+  /** A new server certificate (same names, same intermediate): what a rotation installs. */
+  reissueServer: () => IssuedCertificate
   /** A new client certificate for CN `cn`, signed by the intermediate; `cert` carries the intermediate too. */
   device: (cn: string, opts?: { expired?: boolean }) => IssuedCertificate
   /** An unrelated root CA and a device certificate it signed: the "unknown CA" case. */
@@ -136,6 +138,15 @@ export function makeDevicePki (dir?: string): DevicePki {
   signWith('intermediate', 'server', 'server')
   const server = issued('server', [intermediate.leaf])
 
+  let servers = 0
+  /** Another server certificate for the same names from the same intermediate: a rotation devices accept. */
+  const reissueServer = (): IssuedCertificate => {
+    const name = `server-${++servers}`
+    newKeyAndCsr(name, 'localhost')
+    signWith('intermediate', name, 'server')
+    return issued(name, [intermediate.leaf])
+  }
+
   let devices = 0
   const device = (cn: string, opts: { expired?: boolean } = {}): IssuedCertificate => {
     // The CN may hold characters a file name cannot; the counter keeps repeated CNs apart.
@@ -157,6 +168,7 @@ export function makeDevicePki (dir?: string): DevicePki {
     intermediate,
     caBundle: root.leaf + intermediate.leaf,
     server,
+    reissueServer,
     device,
     rogue: { root: rogueRoot, device: rogueDevice },
     remove: () => rmSync(base, { recursive: true, force: true })
