@@ -14,6 +14,7 @@ const commands: Record<string, () => Promise<Loaded>> = {
   get: async () => { const m = await import('./commands/get.js'); return { run: m.get, usage: m.getUsage } },
   delete: async () => { const m = await import('./commands/delete.js'); return { run: m.del, usage: m.deleteUsage } },
   create: async () => { const m = await import('./commands/create.js'); return { run: m.create, usage: m.createUsage } },
+  passwd: async () => { const m = await import('./commands/passwd.js'); return { run: (argv) => m.passwd(argv), usage: m.passwdUsage } },
   tail: async () => { const m = await import('./commands/tail.js'); return { run: (argv) => m.tail(argv), usage: m.tailUsage } }
 }
 

@@ -7,6 +7,8 @@ import { enc } from './client-common.js'
 
 export const createUsage = `flowgate create secret generic NAME [--from-literal=KEY=VALUE…] [--from-file=[KEY=]FILE…] [-n NAMESPACE]
 flowgate create secret tls NAME --cert FILE --key FILE [-n NAMESPACE]
+flowgate create secret passwords NAME --from-file FILE [-n NAMESPACE]
+  FILE holds \`USER: HASH\` lines from \`flowgate passwd\`: one key per user, for a UsernamePassword BrokerAuthentication.
 flowgate create configmap NAME [--from-file=[KEY=]FILE…] [--from-literal=KEY=VALUE…] [-n NAMESPACE]
   Creates a Secret or ConfigMap as kubectl does; fails if it exists (change it with apply).`
 
@@ -32,6 +34,21 @@ async function entries (literals: string[], files: string[]): Promise<Map<string
     out.set(key, await readArg(path))
   }
   return out
+}
+
+/** `create secret passwords`: one file of `user: hash` lines → Secret data, one key per user. */
+async function passwordData (files: string[], literals: string[]): Promise<Record<string, string>> {
+  // Literals would put plain passwords on the command line (and in shell history): only the file is taken.
+  if (files.length !== 1 || literals.length > 0) throw new CliError('FG_ERR_CLI_USAGE', `create secret passwords takes one --from-file FILE and nothing else\n${createUsage}`, 2)
+  const file = files[0]!
+  // Loaded here, not above: it brings the broker's code, which the other create commands do without.
+  const { parsePasswordFile } = await import('./passwd.js')
+  const { users, errors } = parsePasswordFile((await readArg(file)).toString('utf8'))
+  if (errors.length > 0) {
+    const where = (line?: number): string => line === undefined ? file : `${file}:${line}`
+    throw new CliError('FG_ERR_CLI_PASSWORD_FILE', errors.map((e) => `${where(e.line)}: ${e.message}`).join('; '), 1)
+  }
+  return Object.fromEntries([...users].map(([user, hash]) => [user, Buffer.from(hash, 'utf8').toString('base64')]))
 }
 
 export async function create (argv: string[]): Promise<number> {
@@ -62,8 +79,10 @@ export async function create (argv: string[]): Promise<number> {
     } else if (type === 'tls') {
       if (values.cert === undefined || values.key === undefined) throw new CliError('FG_ERR_CLI_USAGE', `create secret tls needs --cert and --key\n${createUsage}`, 2)
       resource = { type: 'kubernetes.io/tls', data: { 'tls.crt': (await readArg(values.cert)).toString('base64'), 'tls.key': (await readArg(values.key)).toString('base64') } }
+    } else if (type === 'passwords') {
+      resource = { type: 'Opaque', data: await passwordData(values['from-file'] ?? [], values['from-literal'] ?? []) }
     } else {
-      throw new CliError('FG_ERR_CLI_USAGE', `create secret generic|tls NAME …\n${createUsage}`, 2)
+      throw new CliError('FG_ERR_CLI_USAGE', `create secret generic|tls|passwords NAME …\n${createUsage}`, 2)
     }
     resource = { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace }, ...resource }
   } else if (what === 'configmap' || what === 'cm') {
