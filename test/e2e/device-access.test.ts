@@ -116,9 +116,11 @@ t.test('the listener port is served on every interface, with the Kubernetes-only
 t.test('a device with a certificate from the intermediate publishes into Kafka over 127.0.0.1 (v5) and ::1 (3.1.1), and Mosquitto too', async (t) => {
   const v5 = await connect(t, '127.0.0.1', { ...tlsOptions(dev1), protocolVersion: 5, clientId: 'dev-1' })
   await v5.publishAsync('factory/dev-1/temp', 'v5 over ipv4', { qos: 1 })
+  await v5.publishAsync('sites/north/line-1', 'attribute from the intermediate', { qos: 1 })
+  await v5.endAsync()
+  // The same device again (same client id) over IPv6 and MQTT 3.1.1.
   const v3 = await connect(t, '[::1]', { ...tlsOptions(dev1), protocolVersion: 4, clientId: 'dev-1', servername: 'localhost' })
   await v3.publishAsync('factory/dev-1/temp', 'v3 over ipv6', { qos: 1 })
-  await v5.publishAsync('sites/north/line-1', 'attribute from the intermediate', { qos: 1 })
   const dev3 = pki.device('dev-3')
   await run('mosquitto_pub', ['-h', 'localhost', '-p', String(port), '--cafile', pki.root.certFile, '--cert', dev3.certFile, '--key', dev3.keyFile,
     '-i', 'dev-3', '-V', 'mqttv5', '-q', '1', '-t', 'factory/dev-3/temp', '-m', 'from mosquitto_pub'], { timeout: 15_000 })
