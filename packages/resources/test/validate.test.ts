@@ -155,7 +155,7 @@ t.test('a dataflow needs exactly one Source and one Destination', async (t) => {
 t.test('unknown kinds and non-objects are refused with the allowed kinds', async (t) => {
   const [e] = errorsOf({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x' } })
   t.equal(e!.path, '/kind')
-  t.same(e!.allowed, ['Secret', 'ConfigMap', 'DataflowProfile', 'DataflowEndpoint', 'Dataflow'])
+  t.same(e!.allowed, ['Secret', 'ConfigMap', 'DataflowProfile', 'DataflowEndpoint', 'Dataflow', 'BrokerAuthentication', 'BrokerAuthorization', 'BrokerListener'])
   t.equal(errorsOf('text')[0]!.path, '')
 })
 
@@ -171,4 +171,35 @@ t.test('secrets: stringData becomes base64 data; a TLS secret needs tls.crt and 
 t.test('a status in the input is dropped: observed state is the runtime\'s', async (t) => {
   const r = stored(t, { ...endpoint({}), status: { conditions: [] } })
   t.notOk('status' in r)
+})
+
+t.test('AIO broker kinds: a listener from AIO\'s docs applies as written; bad fields are named by path', async (t) => {
+  const listener = stored(t, {
+    apiVersion: 'mqttbroker.iotoperations.azure.com/v1',
+    kind: 'BrokerListener',
+    metadata: { name: 'loadbalancer-listener', namespace: 'azure-iot-operations' },
+    spec: {
+      brokerRef: 'default',
+      serviceType: 'LoadBalancer',
+      ports: [
+        { port: 1883, protocol: 'Mqtt' },
+        { port: 8883, authenticationRef: 'default', protocol: 'Mqtt', tls: { mode: 'Automatic', certManagerCertificateSpec: { issuerRef: { name: 'azure-iot-operations-aio-certificate-issuer', kind: 'ClusterIssuer', group: 'cert-manager.io' } } } }
+      ]
+    }
+  })
+  t.equal(listener.spec.ports[0].protocol, 'Mqtt')
+  const errors = errorsOf({
+    apiVersion: 'mqttbroker.iotoperations.azure.com/v1',
+    kind: 'BrokerListener',
+    metadata: { name: 'l' },
+    spec: { ports: [{ port: 70000, protocol: 'Quic', tls: { mode: 'Manual' } }] }
+  })
+  t.same(errors.map((e) => e.path).sort(), ['/spec/ports/0/port', '/spec/ports/0/protocol', '/spec/ports/0/tls/manual'])
+  const authn = errorsOf({
+    apiVersion: 'mqttbroker.iotoperations.azure.com/v1',
+    kind: 'BrokerAuthentication',
+    metadata: { name: 'a' },
+    spec: { authenticationMethods: [{ method: 'X509', serviceAccountTokenSettings: { audiences: ['x'] } }] }
+  })
+  t.same(authn.map((e) => e.path).sort(), ['/spec/authenticationMethods/0/serviceAccountTokenSettings', '/spec/authenticationMethods/0/x509Settings'])
 })
