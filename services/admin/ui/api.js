@@ -16,14 +16,23 @@ export class ApiError extends Error {
 }
 
 export async function api (method, path, body) {
+  return await send(method, path, body === undefined ? undefined : { type: 'application/json', text: JSON.stringify(body) })
+}
+
+/** POST /api/v1/apply with the text as the user wrote it: the server parses it, so its errors name lines of this text. */
+export async function applyYaml (text) {
+  return await send('POST', '/api/v1/apply', { type: 'application/yaml', text })
+}
+
+async function send (method, path, body) {
   const res = await fetch(path, {
     method,
     headers: {
       accept: 'application/json',
       authorization: `Bearer ${session.token}`,
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {})
+      ...(body !== undefined ? { 'content-type': body.type } : {})
     },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {})
+    ...(body !== undefined ? { body: body.text } : {})
   })
   const text = await res.text()
   let parsed

@@ -1,57 +1,19 @@
 import { api, ApiError, session, resourcePath } from './api.js'
+import { $, actions, button, cell, ready } from './dom.js'
 import { initEndpointForm, openEndpointForm } from './endpoint-form.js'
 import { openDataflowForm } from './dataflow-form.js'
 import { initTail, setTailFilters, startTail, stopTail, tailFilters } from './tail.js'
-import { toYaml } from './yaml.js'
+import { initYamlDialog, showYaml } from './yaml-dialog.js'
+import { initApplyDialog, openApplyDialog } from './apply-dialog.js'
+import { initDeleteDialog } from './delete-dialog.js'
+import { initCaDialog } from './ca-dialog.js'
+import { renderDeviceAccess } from './device-access.js'
 
 const POLL_MS = 2000
-const $ = (id) => document.getElementById(id)
 let endpoints = []
 let timer
 /** Last counters per dataflow, for rates: sent messages per second between two polls. */
 const previous = new Map()
-
-function button (text, label, onClick) {
-  const b = document.createElement('button')
-  b.type = 'button'
-  b.textContent = text
-  b.setAttribute('aria-label', label)
-  b.addEventListener('click', onClick)
-  return b
-}
-
-function cell (content, className) {
-  const td = document.createElement('td')
-  if (content instanceof Node) td.append(content)
-  else td.textContent = content ?? ''
-  if (className) td.className = className
-  return td
-}
-
-function ready (r) {
-  const c = r.status?.conditions?.find((x) => x.type === 'Ready')
-  const span = document.createElement('span')
-  const state = c?.status === 'True' ? 'ready' : c?.status === 'False' ? 'failed' : 'pending'
-  span.className = `badge ${state}`
-  span.textContent = c?.status === 'True' ? 'Ready' : (c?.reason ?? c?.status ?? 'Unknown')
-  if (c?.message) span.title = c.message
-  return span
-}
-
-async function showYaml (plural, r) {
-  const fresh = await api('GET', resourcePath(plural, r.metadata.namespace, r.metadata.name))
-  $('yaml-title').textContent = `${fresh.kind} ${fresh.metadata.namespace}/${fresh.metadata.name}`
-  $('yaml-text').textContent = toYaml(fresh)
-  $('yaml-copied').textContent = ''
-  $('yaml-dialog').showModal()
-}
-
-function actions (...buttons) {
-  const div = document.createElement('div')
-  div.className = 'actions'
-  div.append(...buttons)
-  return div
-}
 
 function renderEndpoints (items) {
   const body = $('endpoints').tBodies[0]
@@ -100,10 +62,12 @@ function renderDataflows (items, now) {
 
 async function refresh () {
   try {
-    const [eps, dfs] = await Promise.all([api('GET', '/api/v1/dataflowendpoints'), api('GET', '/api/v1/dataflows')])
+    const lists = ['dataflowendpoints', 'dataflows', 'brokerlisteners', 'brokerauthentications', 'brokerauthorizations']
+    const [eps, dfs, listeners, authentications, authorizations] = await Promise.all(lists.map((plural) => api('GET', `/api/v1/${plural}`)))
     endpoints = eps.items
     renderEndpoints(eps.items)
     renderDataflows(dfs.items, Date.now())
+    renderDeviceAccess({ listeners: listeners.items, authentications: authentications.items, authorizations: authorizations.items }, refresh)
     $('poll-status').textContent = `Updated ${new Date().toLocaleTimeString()}`
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) { signOut('The token was refused.'); return }
@@ -156,12 +120,11 @@ function init () {
   $('new-endpoint').addEventListener('click', () => openEndpointForm(undefined, refresh))
   $('new-dataflow').addEventListener('click', () => openDataflowForm(endpoints, refresh))
   for (const b of document.querySelectorAll('.close-dialog')) b.addEventListener('click', () => b.closest('dialog').close())
-  $('yaml-copy').addEventListener('click', async () => {
-    try { await navigator.clipboard.writeText($('yaml-text').textContent); $('yaml-copied').textContent = 'Copied' } catch {
-      getSelection().selectAllChildren($('yaml-text'))
-      $('yaml-copied').textContent = 'Selected: press Ctrl+C'
-    }
-  })
+  $('apply-yaml').addEventListener('click', () => openApplyDialog(refresh))
+  initYamlDialog()
+  initApplyDialog()
+  initDeleteDialog()
+  initCaDialog()
   if (session.token !== '') showApp()
   else { $('sign-in').hidden = false; $('token').focus() }
 }
