@@ -1,13 +1,12 @@
 import t, { type Test } from 'tap'
 import { X509Certificate } from 'node:crypto'
 import { execFile } from 'node:child_process'
-import { createServer, type AddressInfo } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import { promisify } from 'node:util'
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt'
 import { startGateway } from '@flowgate/gateway'
 import { hashPassword } from '@flowgate/ingress'
-import { rig, createTopic, readRecords, uniqueTopic, startTestGateway, eventually, manifests, kafkaEndpoint, dataflow, makeDevicePki } from '@flowgate/testkit'
+import { freePort, rig, createTopic, readRecords, uniqueTopic, startTestGateway, eventually, manifests, kafkaEndpoint, dataflow, makeDevicePki } from '@flowgate/testkit'
 
 // Devices on the network, as a user sets it up from AIO's docs: a BrokerListener port on every interface with a
 // server certificate from a Secret, a BrokerAuthentication (X509 with a root → intermediate → device chain, then
@@ -20,14 +19,6 @@ const NS = 'azure-iot-operations'
 const BROKER_API = 'mqttbroker.iotoperations.azure.com/v1'
 const pki = makeDevicePki()
 t.teardown(() => pki.remove())
-
-async function freePort (): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const { port } = s.address() as AddressInfo
-  await new Promise((resolve) => s.close(resolve))
-  return port
-}
 
 /** AIO's subject notation (`CN = …, O = …`) of a certificate, as a user copies it from `openssl x509 -subject`. */
 const aioSubject = (pem: string): string => new X509Certificate(pem).subject.split('\n').map((l) => l.replace('=', ' = ')).join(', ')

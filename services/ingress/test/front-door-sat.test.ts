@@ -2,11 +2,11 @@ import t from 'tap'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createServer, type AddressInfo } from 'node:net'
 import { connectAsync } from 'mqtt'
 import { pino } from 'pino'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import type { StoredResource } from '@flowgate/store'
+import { freePort } from '@flowgate/testkit'
 import { startIngress, type AccessSource } from '../src/index.js'
 
 // A K8S-SAT token in MQTT 5 enhanced authentication, through the broker (the aedes patch lets the CONNECT's
@@ -27,14 +27,6 @@ function memorySource (items: StoredResource[]): AccessSource & { statuses: Map<
     putGeneratedSecret: async () => {},
     setStatus: async (kind, ns, name, status) => { statuses.set(`${kind}/${ns}/${name}`, status) }
   }
-}
-
-async function freePort (): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const { port } = s.address() as AddressInfo
-  await new Promise((resolve) => s.close(resolve))
-  return port
 }
 
 t.test('K8S-SAT: a token for a listed audience connects; a wrong audience is refused with 0x86', async (t) => {

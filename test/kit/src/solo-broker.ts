@@ -21,7 +21,8 @@ export interface SoloBroker {
   destroy: () => Promise<void>
 }
 
-async function freePort (): Promise<number> {
+/** A TCP port nothing listens on now (on 127.0.0.1), for servers a test configures by port number. */
+export async function freePort (): Promise<number> {
   const server = createServer()
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
