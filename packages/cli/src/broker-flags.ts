@@ -12,7 +12,7 @@ export const brokerFlagOptions = {
   'max-keep-alive': { type: 'string' }
 } as const
 
-export const brokerFlagsUsage = `[--allow-anonymous] [--listener-host ::] [--receive-maximum 256] [--max-packet-size 1048576]
+export const brokerFlagsUsage = `[--allow-anonymous] [--listener-host ::] [--receive-maximum 65535] [--max-packet-size 1048576]
                [--max-connections 50000] [--max-keep-alive 0]`
 
 const LIMIT_FLAGS: Array<[keyof BrokerLimits, string, number]> = [

@@ -25,7 +25,7 @@ export interface BrokerLimits {
 }
 
 export const brokerLimitDefaults: Readonly<BrokerLimits> = {
-  receiveMaximum: 256,
+  receiveMaximum: 65535,
   maximumPacketSize: 1024 * 1024,
   maxConnections: 50_000,
   maxKeepAliveSeconds: 0
