@@ -21,9 +21,15 @@ function modelFor (apiVersion: string, kind: string): (new (data: unknown) => { 
   return versioned?.[kind]
 }
 
+/**
+ * Files that are not Kubernetes manifests: device-access.yaml holds Flowgate resources (AIO's broker kinds and the
+ * Secrets/ConfigMaps they name), applied with `flowgate apply -f`, never with kubectl; k8s-processes.test.ts runs it.
+ */
+export const FLOWGATE_RESOURCE_FILES = ['device-access.yaml']
+
 export function loadManifests (dir = DIR): Array<{ file: string, doc: Doc }> {
   const out: Array<{ file: string, doc: Doc }> = []
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').sort()) {
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml' && !FLOWGATE_RESOURCE_FILES.includes(f)).sort()) {
     for (const d of parseAllDocuments(readFileSync(join(dir, file), 'utf8'))) {
       if (d.errors.length > 0) throw new Error(`${file}: ${d.errors[0]!.message}`)
       const doc = d.toJS() as Doc | null
@@ -91,6 +97,29 @@ t.test('every manifest in infra/k8s validates against the Kubernetes schemas and
   t.same(store.valueFrom.secretKeyRef, { name: 'flowgate-secrets', key: 'store-url' }, 'the PostgreSQL URL comes from the Secret')
   const kustomization = readFileSync(join(DIR, 'kustomization.yaml'), 'utf8')
   for (const file of new Set(docs.map((d) => d.file))) t.match(kustomization, file, `kustomization lists ${file}`)
+  for (const file of FLOWGATE_RESOURCE_FILES) t.notMatch(kustomization, file, `kustomization leaves out ${file} (Flowgate resources)`)
+  for (const name of ['flowgate-admin', 'flowgate-translator', 'flowgate-egress']) {
+    const c = docs.find(({ doc }) => doc.kind === 'Deployment' && doc.metadata.name === name)!.doc.spec.template.spec.containers[0]
+    t.same(c.env.find((e: any) => e.name === 'FLOWGATE_HOST'), { name: 'FLOWGATE_HOST', value: '0.0.0.0' }, `${name} listens on the pod IP`)
+  }
+  const ingress = docs.find(({ doc }) => doc.kind === 'Deployment' && doc.metadata.name === 'flowgate-ingress')!.doc.spec.template.spec.containers[0]
+  t.not(ingress.env.find((e: any) => e.name === 'FLOWGATE_HOST')?.value, '0.0.0.0', 'the ingress keeps its unauthenticated listener on loopback (FG_ERR_INGRESS_OPEN_BIND)')
+  t.notOk('FLOWGATE_HOST' in docs.find(({ doc }) => doc.kind === 'ConfigMap')!.doc.data, 'no shared FLOWGATE_HOST')
+  for (const key of ['FLOWGATE_STORE', 'FLOWGATE_SECRET_KEY']) t.ok(ingress.env.some((e: any) => e.name === key && e.valueFrom?.secretKeyRef?.name === 'flowgate-secrets'), `the ingress gets ${key}`)
+})
+
+t.test('device-access.yaml holds Flowgate resources that validate against Flowgate\'s schemas', async (t) => {
+  const { validate } = await import('../../packages/resources/src/index.js')
+  for (const file of FLOWGATE_RESOURCE_FILES) {
+    const docs = parseAllDocuments(readFileSync(join(DIR, file), 'utf8')).map((d) => d.toJS() as Doc).filter(Boolean)
+    t.ok(docs.length > 0, `${file} has documents`)
+    for (const doc of docs) {
+      const result = validate(doc as never) as { ok: boolean, errors?: unknown }
+      t.ok(result.ok, `${file} ${doc.kind}/${doc.metadata.name}: ${JSON.stringify(result.errors)}`)
+    }
+    const kinds = docs.map((d) => d.kind)
+    for (const kind of ['BrokerListener', 'BrokerAuthentication', 'BrokerAuthorization']) t.ok(kinds.includes(kind), `${file} has a ${kind}`)
+  }
 })
 
 t.test('a broken manifest fails', async (t) => {
