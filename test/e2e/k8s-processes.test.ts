@@ -1,0 +1,183 @@
+import t from 'tap'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseAllDocuments } from 'yaml'
+import { connectAsync, type MqttClient } from 'mqtt'
+import { hashPassword } from '@flowgate/ingress'
+import { freePort, eventually, makeDevicePki, manifests, dataflow } from '@flowgate/testkit'
+// The store package's throwaway-PostgreSQL helper (Debian's binaries, loopback, a free port).
+import { startTestPostgres } from '../../packages/store/test/pg-server.js'
+
+// infra/k8s as local processes: each Deployment's args and env are read out of the manifests (ConfigMap and Secret
+// references resolved; the Secret's values, the Service host names, the ports and the data directory replaced by
+// test ones), started as `node packages/cli/bin/flowgate.mjs <args>` against one PostgreSQL; then device-access.yaml,
+// placeholders filled, goes to Flowgate through the admin API, and a device connects over TLS with a user name and
+// password to the ingress' device port. An MQTT → MQTT dataflow on the `default` endpoint proves the egress reaches
+// the ingress through the cluster-internal port with the credentials of device-access.yaml.
+
+const DIR = join(process.cwd(), 'infra/k8s')
+const CLI = join(process.cwd(), 'packages/cli/bin/flowgate.mjs')
+const NS = 'azure-iot-operations'
+const TOKEN = 'k8s-processes-' + randomBytes(12).toString('hex')
+const SECRET_KEY = randomBytes(32).toString('base64')
+type Doc = { apiVersion: string, kind: string, metadata: { name: string, namespace?: string }, [k: string]: any }
+
+const load = (file: string): Doc[] => parseAllDocuments(readFileSync(join(DIR, file), 'utf8')).map((d) => d.toJS() as Doc).filter(Boolean)
+const k8sDocs = ['config.yaml', 'admin.yaml', 'ingress.yaml', 'translator.yaml', 'egress.yaml'].flatMap(load)
+const find = (kind: string, name: string): Doc => {
+  const doc = k8sDocs.find((d) => d.kind === kind && d.metadata.name === name)
+  if (!doc) throw new Error(`${kind}/${name} not in infra/k8s`)
+  return doc
+}
+
+const pki = makeDevicePki()
+t.teardown(() => pki.remove())
+const pg = await startTestPostgres()
+t.teardown(() => pg.stop())
+const storeUrl = await pg.createDatabase()
+const secretValues: Record<string, string> = { 'store-url': storeUrl, 'secret-key': SECRET_KEY, 'admin-token': TOKEN }
+
+const PORT_FLAG = /^--(http-|mqtt-|ws-)?port$/
+// Every port the manifests name (containers and BrokerListener), mapped to a free local one.
+const portMap = new Map<number, number>()
+for (const d of k8sDocs.filter((d) => d.kind === 'Deployment')) {
+  for (const c of d.spec.template.spec.containers) for (const p of c.ports ?? []) portMap.set(p.containerPort, await freePort())
+  const health = d.spec.template.spec.containers[0].env.find((e: any) => e.name === 'FLOWGATE_HEALTH_PORT')
+  if (health) portMap.set(Number(health.value), await freePort())
+  const args = d.spec.template.spec.containers[0].args as string[]
+  for (let i = 1; i < args.length; i++) if (PORT_FLAG.test(args[i - 1]!) && !portMap.has(Number(args[i]))) portMap.set(Number(args[i]), await freePort())
+}
+const local = (port: number | string): number => {
+  const p = portMap.get(Number(port))
+  if (p === undefined) throw new Error(`port ${port} is not a port of infra/k8s`)
+  return p
+}
+/** Service names → 127.0.0.1, their ports → the local ones (`mqtts://flowgate-ingress:18883` → `mqtts://127.0.0.1:N`). */
+const localize = (value: string): string =>
+  value.replace(/\bflowgate-(admin|ingress|translator|egress)(?:\.flowgate(?:\.svc(?:\.cluster\.local)?)?)?:(\d+)/g, (_m, _n: string, port: string) => `127.0.0.1:${local(port)}`)
+
+/** The container's command line and environment as Kubernetes would give them, made local. */
+async function processOf (name: string): Promise<{ args: string[], env: Record<string, string> }> {
+  const c = find('Deployment', name).spec.template.spec.containers[0]
+  const env: Record<string, string> = {}
+  for (const from of c.envFrom ?? []) Object.assign(env, find('ConfigMap', from.configMapRef.name).data)
+  for (const e of c.env ?? []) {
+    if (e.value !== undefined) env[e.name] = String(e.value)
+    else if (e.valueFrom?.secretKeyRef) {
+      const ref = e.valueFrom.secretKeyRef
+      t.ok(find('Secret', ref.name).stringData?.[ref.key] !== undefined, `${name}: Secret ${ref.name} has ${ref.key}`)
+      env[e.name] = secretValues[ref.key]!
+    } else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.name') env[e.name] = `${name}-test-pod`
+    else throw new Error(`${name}: env ${e.name} of an unknown form`)
+  }
+  for (const [k, v] of Object.entries(env)) env[k] = localize(v)
+  // Loopback only here: what listens on every interface in the pod listens on 127.0.0.1 in the test.
+  if (env.FLOWGATE_HOST === '0.0.0.0') env.FLOWGATE_HOST = '127.0.0.1'
+  if (env.FLOWGATE_HEALTH_PORT !== undefined) env.FLOWGATE_HEALTH_PORT = String(local(env.FLOWGATE_HEALTH_PORT))
+  if (env.FLOWGATE_DATA_DIR !== undefined) { env.FLOWGATE_DATA_DIR = await mkdtemp(join(tmpdir(), `fg-k8s-${name}-`)); dirs.push(env.FLOWGATE_DATA_DIR) }
+  const args = (c.args as string[]).map((a, i, all) => PORT_FLAG.test(all[i - 1] ?? '') ? String(local(a)) : localize(a))
+  return { args, env }
+}
+
+const log: string[] = []
+const dirs: string[] = []
+// Registered first, so it runs after the children's teardowns.
+t.teardown(async () => { for (const dir of dirs) await rm(dir, { recursive: true, force: true }) })
+function start (name: string, p: { args: string[], env: Record<string, string> }): ChildProcess {
+  // The BrokerListener ports bind on `::` by default: loopback only in the test.
+  const env = { ...process.env, ...p.env, FLOWGATE_LISTENER_HOST: '127.0.0.1', FLOWGATE_LOG_LEVEL: 'warn' }
+  for (const k of ['FLOWGATE_STORE', 'FLOWGATE_ADMIN_TOKEN', 'FLOWGATE_SECRET_KEY']) if (!(k in p.env)) delete env[k]
+  const proc = spawn(process.execPath, [CLI, ...p.args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  proc.stdout!.on('data', (b: Buffer) => log.push(`[${name}] ${b.toString()}`))
+  proc.stderr!.on('data', (b: Buffer) => log.push(`[${name}] ${b.toString()}`))
+  proc.on('exit', (code) => log.push(`[${name}] exited ${code}\n`))
+  t.teardown(async () => { if (proc.exitCode === null && proc.signalCode === null) { proc.kill('SIGTERM'); await new Promise((resolve) => proc.once('exit', resolve)) } })
+  return proc
+}
+const ok = async (url: string): Promise<true | undefined> => (await fetch(url).catch(() => undefined))?.ok ? true : undefined
+
+t.test('the manifests\' processes start; a device reaches the ingress over TLS with a password; the egress through its own port', async (t) => {
+  const procs = Object.fromEntries(await Promise.all(['admin', 'ingress', 'translator', 'egress'].map(async (n) => [n, await processOf(`flowgate-${n}`)] as const)))
+  t.match(procs.ingress!.args, ['ingress'], 'the ingress command')
+  t.ok(procs.ingress!.env.FLOWGATE_STORE, 'the ingress has the store')
+  t.not(procs.ingress!.env.FLOWGATE_HOST, '0.0.0.0')
+
+  const healthOf = (n: string): number => Number(procs[n]!.env.FLOWGATE_HEALTH_PORT)
+  start('admin', procs.admin!)
+  await eventually(() => ok(`http://127.0.0.1:${healthOf('admin')}/healthz`), 30_000, `admin: ${log.join('')}`)
+  start('ingress', procs.ingress!)
+  start('translator', procs.translator!)
+  for (const n of ['ingress', 'translator']) await eventually(() => ok(`http://127.0.0.1:${healthOf(n)}/healthz`), 30_000, `${n}: ${log.join('')}`)
+  await eventually(() => ok(`http://127.0.0.1:${healthOf('ingress')}/readyz`), 30_000, `ingress ready: ${log.join('')}`)
+
+  // device-access.yaml with its placeholders filled and the ports made local.
+  const devicePassword = randomBytes(12).toString('hex')
+  const egressPassword = randomBytes(12).toString('hex')
+  const access = load('device-access.yaml').map((doc) => {
+    const d = structuredClone(doc)
+    if (d.kind === 'Secret' && d.metadata.name === 'flowgate-ingress-tls') d.stringData = { 'tls.crt': pki.server.cert, 'tls.key': pki.server.key }
+    if (d.kind === 'ConfigMap' && d.metadata.name === 'flowgate-ingress-ca') d.data = { 'ca.crt': pki.root.leaf }
+    if (d.kind === 'BrokerListener') for (const p of d.spec.ports) p.port = local(p.port)
+    if (d.kind === 'DataflowEndpoint') d.spec.mqttSettings.host = localize(d.spec.mqttSettings.host)
+    return d
+  })
+  const text = JSON.stringify(access)
+  t.notOk(/REPLACE-ME/.test(text.replace(/REPLACE-ME-with-the-hash-from-flowgate-passwd|REPLACE-ME-with-a-long-random-password/g, '')), 'only the password placeholders are left')
+  const bySecret = (name: string): Doc => access.find((d) => d.kind === 'Secret' && d.metadata.name === name)!
+  const [deviceUser] = Object.keys(bySecret('device-passwords').stringData)
+  bySecret('device-passwords').stringData = { [deviceUser!]: await hashPassword(devicePassword, { N: 1024 }) }
+  const egressUser = bySecret('egress-credentials').stringData.username as string
+  t.ok(egressUser in bySecret('egress-passwords').stringData, 'the egress user has a password hash')
+  bySecret('egress-passwords').stringData = { [egressUser]: await hashPassword(egressPassword, { N: 1024 }) }
+  bySecret('egress-credentials').stringData.password = egressPassword
+
+  const admin = `http://127.0.0.1:${healthOf('admin')}`
+  const auth = { authorization: `Bearer ${TOKEN}` }
+  const applied = await fetch(`${admin}/api/v1/apply`, { method: 'POST', headers: { ...auth, 'content-type': 'application/yaml' }, body: manifests(...access) })
+  t.equal(applied.status, 200, await applied.text())
+
+  const devicePort = local(8883)
+  const internalPort = local(18883)
+  const listener = access.find((d) => d.kind === 'BrokerListener')!
+  await eventually(async () => {
+    const res = await fetch(`${admin}/api/v1/namespaces/${NS}/brokerlisteners/${listener.metadata.name}`, { headers: auth })
+    const body = await res.json() as { status?: { conditions?: Array<{ type: string, status: string }> } }
+    return body.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? true : undefined
+  }, 30_000, `listener Ready: ${log.join('')}`)
+
+  const tls = { ca: pki.root.leaf, rejectUnauthorized: true, protocolVersion: 5 as const, reconnectPeriod: 0 }
+  // Refused: no password, a wrong one, the egress' port for a device.
+  await t.rejects(connectAsync(`mqtts://127.0.0.1:${devicePort}`, { ...tls, clientId: 'anon' }), 'no anonymous device')
+  await t.rejects(connectAsync(`mqtts://127.0.0.1:${devicePort}`, { ...tls, clientId: 'bad', username: deviceUser, password: 'wrong' }), 'a wrong password is refused')
+  await t.rejects(connectAsync(`mqtts://127.0.0.1:${internalPort}`, { ...tls, clientId: 'dev-on-internal', username: deviceUser, password: devicePassword }), 'the device user is not the egress\' user')
+
+  const device: MqttClient = await connectAsync(`mqtts://127.0.0.1:${devicePort}`, { ...tls, clientId: deviceUser, username: deviceUser, password: devicePassword })
+  t.teardown(() => device.endAsync())
+  const received: Array<{ topic: string, payload: string }> = []
+  device.on('message', (topic, payload) => received.push({ topic, payload: payload.toString() }))
+  await device.subscribeAsync('site/#', { qos: 1 })
+  await device.publishAsync('site/direct', 'hello', { qos: 1 })
+  await eventually(async () => received.some((m) => m.topic === 'site/direct' && m.payload === 'hello') ? true : undefined, 10_000, 'device round trip')
+  t.pass('the device publishes and receives through the TLS + UsernamePassword port')
+
+  // The egress: an MQTT → MQTT dataflow on the `default` endpoint (device-access.yaml's: TLS, egress-credentials).
+  const flow = dataflow({ name: 'k8s-echo', source: { endpointRef: 'default', dataSources: ['site/+/telemetry'] }, destination: { endpointRef: 'default', dataDestination: 'site/echo' } })
+  const flowApplied = await fetch(`${admin}/api/v1/apply`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: manifests(flow) })
+  t.equal(flowApplied.status, 200, await flowApplied.text())
+  start('egress', procs.egress!)
+  await eventually(() => ok(`http://127.0.0.1:${healthOf('egress')}/readyz`), 30_000, `egress ready: ${log.join('')}`)
+  await eventually(async () => {
+    const res = await fetch(`${admin}/api/v1/namespaces/${NS}/dataflows/k8s-echo`, { headers: auth })
+    const body = await res.json() as { status?: { conditions?: Array<{ type: string, status: string }> } }
+    return body.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? true : undefined
+  }, 30_000, `dataflow Ready: ${log.join('')}`)
+  await eventually(async () => {
+    await device.publishAsync(`site/${deviceUser}/telemetry`, 'through-the-egress', { qos: 1 })
+    return received.some((m) => m.topic === 'site/echo' && m.payload === 'through-the-egress') ? true : undefined
+  }, 30_000, `echo through the egress: ${JSON.stringify(received)} ${log.join('')}`)
+  t.pass('the egress subscribed and published through the internal port with the credentials from device-access.yaml')
+})
