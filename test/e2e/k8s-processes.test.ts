@@ -1,14 +1,14 @@
 import t from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseAllDocuments } from 'yaml'
 import { connectAsync, type MqttClient } from 'mqtt'
 import { hashPassword } from '@flowgate/ingress'
-import { freePort, eventually, makeDevicePki, manifests, dataflow } from '@flowgate/testkit'
+import { freePort, eventually, makeDevicePki, manifests, dataflow, kafkaEndpoint, rig, createTopic, readRecords, uniqueTopic } from '@flowgate/testkit'
 // The store package's throwaway-PostgreSQL helper (Debian's binaries, loopback, a free port).
 import { startTestPostgres } from '../../packages/store/test/pg-server.js'
 
@@ -16,8 +16,9 @@ import { startTestPostgres } from '../../packages/store/test/pg-server.js'
 // references resolved; the Secret's values, the Service host names, the ports and the data directory replaced by
 // test ones), started as `node packages/cli/bin/flowgate.mjs <args>` against one PostgreSQL; then device-access.yaml,
 // placeholders filled, goes to Flowgate through the admin API, and a device connects over TLS with a user name and
-// password to the ingress' device port. An MQTT → MQTT dataflow on the `default` endpoint proves the egress reaches
-// the ingress through the cluster-internal port with the credentials of device-access.yaml.
+// password to the ingress' device port. With the Kafka rig (not with FLOWGATE_TEST_RIG=0), a dataflow from the
+// `default` endpoint into Kafka proves the egress reaches the ingress through the cluster-internal TLS port (no
+// authentication: the egress' MQTT source cannot send any), trusting the CA mounted from the ConfigMap.
 
 const DIR = join(process.cwd(), 'infra/k8s')
 const CLI = join(process.cwd(), 'packages/cli/bin/flowgate.mjs')
@@ -40,6 +41,8 @@ const pg = await startTestPostgres()
 t.teardown(() => pg.stop())
 const storeUrl = await pg.createDatabase()
 const secretValues: Record<string, string> = { 'store-url': storeUrl, 'secret-key': SECRET_KEY, 'admin-token': TOKEN }
+// The Kubernetes ConfigMaps with placeholders, filled.
+const configMapValues: Record<string, Record<string, string>> = { 'flowgate-ingress-ca': { 'ca.crt': pki.root.leaf } }
 
 const PORT_FLAG = /^--(http-|mqtt-|ws-)?port$/
 // Every port the manifests name (containers and BrokerListener), mapped to a free local one.
@@ -74,6 +77,15 @@ async function processOf (name: string): Promise<{ args: string[], env: Record<s
     } else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.name') env[e.name] = `${name}-test-pod`
     else throw new Error(`${name}: env ${e.name} of an unknown form`)
   }
+  // ConfigMap volumes: their files in a temp dir, paths under the mount point moved there.
+  for (const m of c.volumeMounts ?? []) {
+    const volume = find('Deployment', name).spec.template.spec.volumes.find((v: any) => v.name === m.name)
+    if (!volume?.configMap) continue
+    const dir = await mkdtemp(join(tmpdir(), `fg-k8s-${m.name}-`))
+    dirs.push(dir)
+    for (const [file, text] of Object.entries(configMapValues[volume.configMap.name] ?? find('ConfigMap', volume.configMap.name).data)) await writeFile(join(dir, file), text as string)
+    for (const [k, v] of Object.entries(env)) if (v.startsWith(m.mountPath + '/')) env[k] = join(dir, v.slice(m.mountPath.length + 1))
+  }
   for (const [k, v] of Object.entries(env)) env[k] = localize(v)
   // Loopback only here: what listens on every interface in the pod listens on 127.0.0.1 in the test.
   if (env.FLOWGATE_HOST === '0.0.0.0') env.FLOWGATE_HOST = '127.0.0.1'
@@ -89,7 +101,7 @@ const dirs: string[] = []
 t.teardown(async () => { for (const dir of dirs) await rm(dir, { recursive: true, force: true }) })
 function start (name: string, p: { args: string[], env: Record<string, string> }): ChildProcess {
   // The BrokerListener ports bind on `::` by default: loopback only in the test.
-  const env = { ...process.env, ...p.env, FLOWGATE_LISTENER_HOST: '127.0.0.1', FLOWGATE_LOG_LEVEL: 'warn' }
+  const env: NodeJS.ProcessEnv = { ...process.env, ...p.env, FLOWGATE_LISTENER_HOST: '127.0.0.1', FLOWGATE_LOG_LEVEL: 'warn' }
   for (const k of ['FLOWGATE_STORE', 'FLOWGATE_ADMIN_TOKEN', 'FLOWGATE_SECRET_KEY']) if (!(k in p.env)) delete env[k]
   const proc = spawn(process.execPath, [CLI, ...p.args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
   proc.stdout!.on('data', (b: Buffer) => log.push(`[${name}] ${b.toString()}`))
@@ -100,7 +112,7 @@ function start (name: string, p: { args: string[], env: Record<string, string> }
 }
 const ok = async (url: string): Promise<true | undefined> => (await fetch(url).catch(() => undefined))?.ok ? true : undefined
 
-t.test('the manifests\' processes start; a device reaches the ingress over TLS with a password; the egress through its own port', async (t) => {
+t.test('the manifests\' processes start; a device reaches the ingress over TLS with a password; the egress through its own TLS port into Kafka', async (t) => {
   const procs = Object.fromEntries(await Promise.all(['admin', 'ingress', 'translator', 'egress'].map(async (n) => [n, await processOf(`flowgate-${n}`)] as const)))
   t.match(procs.ingress!.args, ['ingress'], 'the ingress command')
   t.ok(procs.ingress!.env.FLOWGATE_STORE, 'the ingress has the store')
@@ -116,7 +128,6 @@ t.test('the manifests\' processes start; a device reaches the ingress over TLS w
 
   // device-access.yaml with its placeholders filled and the ports made local.
   const devicePassword = randomBytes(12).toString('hex')
-  const egressPassword = randomBytes(12).toString('hex')
   const access = load('device-access.yaml').map((doc) => {
     const d = structuredClone(doc)
     if (d.kind === 'Secret' && d.metadata.name === 'flowgate-ingress-tls') d.stringData = { 'tls.crt': pki.server.cert, 'tls.key': pki.server.key }
@@ -126,14 +137,10 @@ t.test('the manifests\' processes start; a device reaches the ingress over TLS w
     return d
   })
   const text = JSON.stringify(access)
-  t.notOk(/REPLACE-ME/.test(text.replace(/REPLACE-ME-with-the-hash-from-flowgate-passwd|REPLACE-ME-with-a-long-random-password/g, '')), 'only the password placeholders are left')
+  t.notOk(/REPLACE-ME/.test(text.replace(/REPLACE-ME-with-the-hash-from-flowgate-passwd/g, '')), 'only the password hash placeholders are left')
   const bySecret = (name: string): Doc => access.find((d) => d.kind === 'Secret' && d.metadata.name === name)!
   const [deviceUser] = Object.keys(bySecret('device-passwords').stringData)
   bySecret('device-passwords').stringData = { [deviceUser!]: await hashPassword(devicePassword, { N: 1024 }) }
-  const egressUser = bySecret('egress-credentials').stringData.username as string
-  t.ok(egressUser in bySecret('egress-passwords').stringData, 'the egress user has a password hash')
-  bySecret('egress-passwords').stringData = { [egressUser]: await hashPassword(egressPassword, { N: 1024 }) }
-  bySecret('egress-credentials').stringData.password = egressPassword
 
   const admin = `http://127.0.0.1:${healthOf('admin')}`
   const auth = { authorization: `Bearer ${TOKEN}` }
@@ -150,10 +157,11 @@ t.test('the manifests\' processes start; a device reaches the ingress over TLS w
   }, 30_000, `listener Ready: ${log.join('')}`)
 
   const tls = { ca: pki.root.leaf, rejectUnauthorized: true, protocolVersion: 5 as const, reconnectPeriod: 0 }
-  // Refused: no password, a wrong one, the egress' port for a device.
+  // Refused on the device port: no password, a wrong one.
   await t.rejects(connectAsync(`mqtts://127.0.0.1:${devicePort}`, { ...tls, clientId: 'anon' }), 'no anonymous device')
   await t.rejects(connectAsync(`mqtts://127.0.0.1:${devicePort}`, { ...tls, clientId: 'bad', username: deviceUser, password: 'wrong' }), 'a wrong password is refused')
-  await t.rejects(connectAsync(`mqtts://127.0.0.1:${internalPort}`, { ...tls, clientId: 'dev-on-internal', username: deviceUser, password: devicePassword }), 'the device user is not the egress\' user')
+  // The internal port: TLS only (the egress cannot authenticate; the NetworkPolicy keeps others off it in a cluster).
+  await t.rejects(connectAsync(`mqtts://127.0.0.1:${internalPort}`, { ...tls, ca: pki.rogue.root.leaf, clientId: 'untrusted' }), 'the internal port is TLS')
 
   const device: MqttClient = await connectAsync(`mqtts://127.0.0.1:${devicePort}`, { ...tls, clientId: deviceUser, username: deviceUser, password: devicePassword })
   t.teardown(() => device.endAsync())
@@ -164,20 +172,31 @@ t.test('the manifests\' processes start; a device reaches the ingress over TLS w
   await eventually(async () => received.some((m) => m.topic === 'site/direct' && m.payload === 'hello') ? true : undefined, 10_000, 'device round trip')
   t.pass('the device publishes and receives through the TLS + UsernamePassword port')
 
-  // The egress: an MQTT → MQTT dataflow on the `default` endpoint (device-access.yaml's: TLS, egress-credentials).
-  const flow = dataflow({ name: 'k8s-echo', source: { endpointRef: 'default', dataSources: ['site/+/telemetry'] }, destination: { endpointRef: 'default', dataDestination: 'site/echo' } })
-  const flowApplied = await fetch(`${admin}/api/v1/apply`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: manifests(flow) })
+  // The egress: a dataflow on the `default` endpoint (device-access.yaml's: TLS, egress-credentials) into Kafka.
+  if (process.env.FLOWGATE_TEST_RIG === '0') { t.comment('FLOWGATE_TEST_RIG=0: the egress → Kafka part needs the Kafka rig, skipped'); return }
+  const r = await rig()
+  const topic = uniqueTopic('e2e-k8s')
+  await createTopic(topic, 1)
+  const flows = manifests(
+    kafkaEndpoint({ name: 'kafka', host: r.listeners.plaintext }),
+    dataflow({ name: 'k8s-flow', source: { endpointRef: 'default', dataSources: ['site/+/telemetry'] }, destination: { endpointRef: 'kafka', dataDestination: topic } })
+  )
+  const flowApplied = await fetch(`${admin}/api/v1/apply`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: flows })
   t.equal(flowApplied.status, 200, await flowApplied.text())
+  let flowStatus = ''
   start('egress', procs.egress!)
   await eventually(() => ok(`http://127.0.0.1:${healthOf('egress')}/readyz`), 30_000, `egress ready: ${log.join('')}`)
   await eventually(async () => {
-    const res = await fetch(`${admin}/api/v1/namespaces/${NS}/dataflows/k8s-echo`, { headers: auth })
+    const res = await fetch(`${admin}/api/v1/namespaces/${NS}/dataflows/k8s-flow`, { headers: auth })
     const body = await res.json() as { status?: { conditions?: Array<{ type: string, status: string }> } }
+    flowStatus = JSON.stringify(body.status)
     return body.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? true : undefined
-  }, 30_000, `dataflow Ready: ${log.join('')}`)
-  await eventually(async () => {
-    await device.publishAsync(`site/${deviceUser}/telemetry`, 'through-the-egress', { qos: 1 })
-    return received.some((m) => m.topic === 'site/echo' && m.payload === 'through-the-egress') ? true : undefined
-  }, 30_000, `echo through the egress: ${JSON.stringify(received)} ${log.join('')}`)
-  t.pass('the egress subscribed and published through the internal port with the credentials from device-access.yaml')
+  }, 30_000, 'dataflow Ready').catch((err: Error) => { throw new Error(`${err.message} ${flowStatus} ${log.join('')}`) })
+  // The egress' subscription on the internal port (its $share group) is what the ingress counts as a client.
+  await eventually(async () => ((await (await fetch(`http://127.0.0.1:${healthOf('ingress')}/readyz`)).json()) as { clients: number }).clients >= 2 ? true : undefined, 30_000, `egress connected: ${log.join('')}`)
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  for (let i = 0; i < 5; i++) await device.publishAsync(`site/${deviceUser}/telemetry`, `m-${i}`, { qos: 1 })
+  const records = await readRecords(topic, 5)
+  t.same(records.map((rec) => rec.value?.toString()).sort(), Array.from({ length: 5 }, (_, i) => `m-${i}`), 'in Kafka through the egress')
+  t.pass('the egress subscribed through the internal TLS port, trusting the CA mounted from the ConfigMap')
 })
