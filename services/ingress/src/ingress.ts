@@ -10,7 +10,7 @@ import { tcpListener, tlsListener, wsListener, type Listener } from './listeners
 import { createSharedSubscriptions, type SharedSubscriptions } from './shared-subscriptions.js'
 import { createSessionPersistence } from './persistence.js'
 import { createAccessHooks } from './access/sessions.js'
-import { createAccessMetrics } from './access/metrics.js'
+import { createAccessMetrics, registerSharedSubscriptionMetrics } from './access/metrics.js'
 import { brokerLimitDefaults, RECEIVE_MAXIMUM_EXCEEDED, type BrokerLimits } from './access/limits.js'
 import { startFrontDoor, type FrontDoor } from './access/front-door.js'
 import type { AccessSource } from './access/source.js'
@@ -62,7 +62,8 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
     }
     callback(null)
   }
-  const shared = createSharedSubscriptions()
+  const shared = createSharedSubscriptions(options.sharedSubscriptions)
+  registerSharedSubscriptionMetrics(options.metricsRegistry, shared)
   const sharedInterceptor: PublishInterceptor | undefined = options.ackAfterSharedDelivery
     ? ({ packet }, ack) => {
         const delivered = packet.qos === 1 ? shared.awaitDelivery(packet.topic, packet.payload as Buffer) : undefined

@@ -3,6 +3,7 @@ import type { TlsListenerOptions } from './listeners.js'
 import type { AccessSource } from './access/source.js'
 import type { BrokerLimits } from './access/limits.js'
 import type { Registry } from 'prom-client'
+import type { SharedSubscriptionOptions } from './shared-subscriptions.js'
 
 export interface IngressOptions {
   /** Interface the MQTT listeners bind to. */
@@ -40,6 +41,8 @@ export interface IngressOptions {
   limits?: Partial<BrokerLimits>
   /** Prometheus registry for the broker's counters (refusals by listener and reason). */
   metricsRegistry?: Registry
+  /** Bounds of MQTT 5 shared-subscription groups (shared-subscriptions.ts has the defaults). */
+  sharedSubscriptions?: Partial<SharedSubscriptionOptions>
 }
 
 export const ingressDefaults: IngressOptions = {

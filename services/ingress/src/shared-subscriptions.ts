@@ -19,9 +19,15 @@ import { topicFilterProblem } from '@flowgate/mqtt'
 export interface SharedSubscriptionOptions {
   /** Messages a group holds while no member is connected; past it the oldest is dropped (and counted). */
   maxQueued: number
+  /** Payload bytes all groups together hold while waiting for members; past it the oldest of the group is dropped. */
+  maxQueuedBytes: number
+  /** Groups the broker keeps; a SUBSCRIBE that would make one more is refused (0x97 Quota exceeded). */
+  maxGroups: number
 }
 
-export const sharedSubscriptionDefaults: SharedSubscriptionOptions = { maxQueued: 100_000 }
+// A group is made by any client allowed to subscribe to its filter: without bounds, a client looping over group
+// names would hold a copy of every matching message per group, forever.
+export const sharedSubscriptionDefaults: SharedSubscriptionOptions = { maxQueued: 100_000, maxQueuedBytes: 256 * 1024 * 1024, maxGroups: 1000 }
 
 const SHARE_PREFIX = '$share/'
 const TOPIC_FILTER_INVALID = 0x8f
@@ -63,6 +69,10 @@ export interface SharedSubscriptions {
   groups: () => Record<string, string[]>
   /** Messages dropped because a group without members was full. */
   readonly dropped: number
+  /** Payload bytes waiting in groups without members. */
+  readonly queuedBytes: number
+  /** SUBSCRIBEs refused because the broker holds its maximum of groups. */
+  readonly refusedGroups: number
   /**
    * For a QoS 1 publish about to enter the broker: a promise that settles when every shared group it matches has had
    * it acknowledged by a member (with the worst reason code a member gave), or undefined when no group matches.
@@ -93,7 +103,10 @@ export function createSharedSubscriptions (opts: Partial<SharedSubscriptionOptio
   const options = { ...sharedSubscriptionDefaults, ...opts }
   const groups = new Map<string, Group>()
   let dropped = 0
+  let queuedBytes = 0
+  let refusedGroups = 0
   let broker: Aedes | undefined
+  const sizeOf = (p: PublishPacket): number => (p.payload as Buffer).length ?? 0
 
   function nextMember (group: Group): Member | undefined {
     for (let i = 0; i < group.members.length; i++) {
@@ -120,10 +133,12 @@ export function createSharedSubscriptions (opts: Partial<SharedSubscriptionOptio
     if (member === undefined) {
       if (packet.qos === 0) return
       group.queued.push(packet)
-      if (group.queued.length > options.maxQueued) {
+      queuedBytes += sizeOf(packet)
+      while (group.queued.length > options.maxQueued || (queuedBytes > options.maxQueuedBytes && group.queued.length > 0)) {
         const lost = group.queued.shift()!
+        queuedBytes -= sizeOf(lost)
         dropped++
-        settle(lost, QUOTA_EXCEEDED, `shared subscription group ${group.name} has no member and ${options.maxQueued} messages waiting`)
+        settle(lost, QUOTA_EXCEEDED, `shared subscription group ${group.name} has no member and its queue is full`)
       }
       return
     }
@@ -193,6 +208,10 @@ export function createSharedSubscriptions (opts: Partial<SharedSubscriptionOptio
     subscribe (client: Client, subscription: Subscription, callback) {
       const parsed = parseSharedTopic(subscription.topic)
       if (parsed === undefined) return callback(null, client.version === 5 ? TOPIC_FILTER_INVALID : UNSPECIFIED_ERROR)
+      if (!groups.has(`${parsed.group}/${parsed.filter}`) && groups.size >= options.maxGroups) {
+        refusedGroups++
+        return callback(null, client.version === 5 ? QUOTA_EXCEEDED : UNSPECIFIED_ERROR)
+      }
       const group = groupFor(parsed.group, parsed.filter)
       const qos = Math.min(subscription.qos ?? 0, 1) as 0 | 1
       const existing = group.members.find((m) => m.client === client)
@@ -200,7 +219,7 @@ export function createSharedSubscriptions (opts: Partial<SharedSubscriptionOptio
       else group.members.push({ client, qos, inflight: new Map() })
       callback(null, qos)
       // A member arrived: what waited for one goes out now (after the SUBACK).
-      if (group.queued.length > 0) setImmediate(() => { for (const p of group.queued.splice(0)) deliver(group, p) })
+      if (group.queued.length > 0) setImmediate(() => { for (const p of group.queued.splice(0)) { queuedBytes -= sizeOf(p); deliver(group, p) } })
     },
     unsubscribe (client: Client, topic: string, callback) {
       leave(client, topic)
@@ -235,7 +254,9 @@ export function createSharedSubscriptions (opts: Partial<SharedSubscriptionOptio
       return new Promise((resolve) => waiters.set(payload, { remaining: matching, outcome: {}, resolve }))
     },
     groups: () => Object.fromEntries([...groups.values()].map((g) => [g.key, g.members.map((m) => m.client.id)])),
-    get dropped () { return dropped }
+    get dropped () { return dropped },
+    get queuedBytes () { return queuedBytes },
+    get refusedGroups () { return refusedGroups }
   }
 }
 

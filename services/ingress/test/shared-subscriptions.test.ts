@@ -145,3 +145,24 @@ t.test('embedded broker: messages published while the group has no member wait f
   t.same(later.got, Array.from({ length: 10 }, (_, i) => String(i)), 'in order')
   await Promise.all([device.endAsync(), later.client.endAsync()])
 })
+
+t.test('shared groups are bounded: past maxGroups a new group is refused with 0x97; waiting bytes past maxQueuedBytes drop the oldest (counted)', async (t) => {
+  const ingress = await startIngress({ mqttPort: 0, logger: quiet, sharedSubscriptions: { maxGroups: 2, maxQueuedBytes: 3000 } })
+  t.teardown(() => ingress.close())
+  const url = `mqtt://127.0.0.1:${ingress.mqtt.port}`
+  const member = await connectAsync(url, { protocolVersion: 5, clientId: 'member' })
+  await member.subscribeAsync('$share/a/bounded/#', { qos: 1 })
+  await member.subscribeAsync('$share/b/bounded/#', { qos: 1 })
+  await t.rejects(member.subscribeAsync('$share/c/bounded/#', { qos: 1 }), /Quota exceeded/, 'a third group is refused: 0x97')
+  t.equal(ingress.shared.refusedGroups, 1)
+  // The member leaves group a: its messages now wait there, up to 3000 bytes across groups.
+  await member.unsubscribeAsync('$share/a/bounded/#')
+  await member.unsubscribeAsync('$share/b/bounded/#')
+  const device = await connectAsync(url, { protocolVersion: 5, clientId: 'device' })
+  // Each QoS 1 message waits in both groups (a and b): 8 × 1000 bytes offered, 3000 kept.
+  for (let i = 0; i < 4; i++) await device.publishAsync('bounded/y', Buffer.alloc(1000, i), { qos: 1 })
+  t.equal(ingress.shared.queuedBytes, 3000, 'at most 3000 bytes wait')
+  t.equal(ingress.shared.dropped, 5, 'the oldest five copies were dropped and counted')
+  await device.endAsync(true)
+  await member.endAsync(true)
+})

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry } from 'prom-client'
+import type { SharedSubscriptions } from '../shared-subscriptions.js'
 
 /** What the front door counts: every refusal a device gets, by listener port and reason. */
 export interface AccessMetrics {
@@ -22,4 +23,12 @@ export function createAccessMetrics (registry: Registry = new Registry()): Acces
     receiveMaximumExceeded: new Counter({ name: 'flowgate_broker_receive_maximum_exceeded_total', help: 'MQTT 5 devices disconnected for sending past the Receive Maximum (0x93)', registers }),
     portsOpen: new Gauge({ name: 'flowgate_broker_listener_ports_open', help: 'BrokerListener ports being served', registers })
   }
+}
+
+/** The shared-subscription groups' drops and queue, read when scraped. */
+export function registerSharedSubscriptionMetrics (registry: Registry | undefined, shared: SharedSubscriptions): void {
+  const registers = registry === undefined ? [] : [registry]
+  new Gauge({ name: 'flowgate_broker_shared_dropped_messages', help: 'Messages dropped from $share groups without members whose queue was full (total since start)', registers, collect () { this.set(shared.dropped) } })
+  new Gauge({ name: 'flowgate_broker_shared_queued_bytes', help: 'Payload bytes waiting in $share groups without members', registers, collect () { this.set(shared.queuedBytes) } })
+  new Gauge({ name: 'flowgate_broker_shared_groups_refused', help: 'SUBSCRIBEs refused because the broker holds its maximum of $share groups (total since start)', registers, collect () { this.set(shared.refusedGroups) } })
 }
