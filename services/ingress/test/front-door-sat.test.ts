@@ -5,29 +5,15 @@ import { join } from 'node:path'
 import { connectAsync } from 'mqtt'
 import { pino } from 'pino'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
-import type { StoredResource } from '@flowgate/store'
 import { freePort } from '@flowgate/testkit'
-import { startIngress, type AccessSource } from '../src/index.js'
+import { startIngress } from '../src/index.js'
+import { memorySource } from './memory-source.js'
 
 // A K8S-SAT token in MQTT 5 enhanced authentication, through the broker (the aedes patch lets the CONNECT's
 // Authentication Method reach the hook): the right audience connects, a wrong one gets CONNACK 0x86.
 
 const quiet = pino({ level: 'silent' })
 const BROKER_API = 'mqttbroker.iotoperations.azure.com/v1'
-
-/** The store as the front door sees it, in memory: fixed resources, no changes, statuses recorded. */
-function memorySource (items: StoredResource[]): AccessSource & { statuses: Map<string, any> } {
-  const statuses = new Map<string, any>()
-  return {
-    statuses,
-    list: async () => ({ items, resourceVersion: '1' }),
-    async * changes (_from, signal) { await new Promise((resolve) => signal.addEventListener('abort', resolve)) },
-    secret: async () => undefined,
-    configMap: async () => undefined,
-    putGeneratedSecret: async () => {},
-    setStatus: async (kind, ns, name, status) => { statuses.set(`${kind}/${ns}/${name}`, status) }
-  }
-}
 
 t.test('K8S-SAT: a token for a listed audience connects; a wrong audience is refused with 0x86', async (t) => {
   const { publicKey, privateKey } = await generateKeyPair('RS256')

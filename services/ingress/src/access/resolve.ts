@@ -7,7 +7,7 @@ import { parsePemBundle } from './pem.js'
 import { createX509Authentication } from './authn/x509.js'
 import { createCustomAuthentication } from './authn/custom.js'
 import { createServiceAccountTokenAuthentication } from './authn/service-account-token.js'
-import { createUsernamePasswordAuthentication } from './authn/username-password.js'
+import { createUsernamePasswordAuthentication, type UsernamePasswordAuthentication } from './authn/username-password.js'
 import { compileAuthorization, type AuthorizationPolicy } from './authz/policy.js'
 import { automaticTls } from './automatic-tls.js'
 
@@ -36,6 +36,8 @@ export interface ResolvedAuthentication {
   enhancedMethods: ReadonlySet<string>
   /** Changes with the spec and with the Secrets and ConfigMaps it names: what decides re-checking devices. */
   fingerprint: string
+  /** What a user should fix, for the listener's status (e.g. a password stored in clear). */
+  notes: readonly string[]
 }
 
 export interface ResolveOptions {
@@ -99,6 +101,7 @@ export async function resolvePorts (items: readonly StoredResource[], source: Ac
         if (anonymous && !options.allowAnonymous) notes.push(`no authenticationRef: bound to ${options.loopbackHost} only (start with --allow-anonymous to expose it)`)
         if (p.nodePort !== undefined) notes.push('nodePort is Kubernetes-only: ignored')
         if (tls?.notes) notes.push(...tls.notes)
+        if (authentication !== undefined) notes.push(...authentication.resolved.notes)
         taken.set(p.port, label)
         ports.push({
           id,
@@ -147,9 +150,14 @@ async function resolveAuthentication (find: Find, source: AccessSource, ns: stri
   const cached = cache.get(key)
   if (cached?.fingerprint === fingerprint) return { resolved: cached.value, ...(x509Cas !== undefined ? { x509Cas } : {}) }
   const methods = spec.authenticationMethods.map((m, i) => buildMethod(m, inputs[i]!))
+  const notes = methods.flatMap((m) => {
+    const invalid = (m as Partial<UsernamePasswordAuthentication>).invalidUsers?.() ?? []
+    return invalid.length === 0 ? [] : [`${name}: ${invalid.join(', ')} cannot log in: the Secret holds no scrypt hash for them (make one with \`flowgate passwd\`)`]
+  })
   const value: ResolvedAuthentication = {
     name,
     methods,
+    notes,
     enhancedMethods: new Set(spec.authenticationMethods.some((m) => m.method === 'ServiceAccountToken') ? ['K8S-SAT'] : []),
     fingerprint
   }
