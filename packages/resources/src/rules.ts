@@ -105,3 +105,32 @@ export function fragmentHint (doc: Record<string, unknown>): ValidationError | u
     message: `this is ${where}, not a whole resource: put it inside one with apiVersion (connectivity.iotoperations.azure.com/v1beta1), kind (DataflowEndpoint), metadata.name and metadata.namespace`
   }
 }
+
+const TOKEN_LEVEL = /^\{principal\.(clientId|username|attributes\.[^{}]+)\}$/
+
+/**
+ * A BrokerAuthorization's topics must be MQTT topic filters whose `{principal.…}` tokens fill whole levels (AIO's
+ * rule): the runtime grants nothing for any other, so refusing it at apply time is what tells the user.
+ */
+export function authorizationTopics (resource: Record<string, any>): ValidationError[] {
+  const rules: Array<Record<string, any>> = resource.spec?.authorizationPolicies?.rules ?? []
+  return rules.flatMap((rule, r) => (rule.brokerResources ?? []).flatMap((res: Record<string, any>, b: number) =>
+    (res.topics ?? []).flatMap((topic: string, i: number) => {
+      const problem = topicTemplateProblem(topic)
+      return problem === undefined ? [] : [{ path: `/spec/authorizationPolicies/rules/${r}/brokerResources/${b}/topics/${i}`, message: problem }]
+    })))
+}
+
+function topicTemplateProblem (topic: string): string | undefined {
+  const levels = topic.split('/')
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i]!
+    if (level.includes('{') || level.includes('}')) {
+      if (!TOKEN_LEVEL.test(level)) return `${JSON.stringify(level)}: a {principal.clientId}, {principal.username} or {principal.attributes.NAME} token must be a whole topic level`
+      continue
+    }
+    if (level.includes('#') && (level !== '#' || i !== levels.length - 1)) return `${JSON.stringify(topic)}: # must be a whole level and the last one`
+    if (level.includes('+') && level !== '+') return `${JSON.stringify(topic)}: + must be a whole level`
+  }
+  return undefined
+}

@@ -1,7 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { KINDS, type ResourceKind } from './api.js'
 import { normaliseBySchema } from './normalise.js'
-import { dataflowOperationCounts, eventHubsCompression, fragmentHint, placeholders, mergeStringData, normaliseBatchingEnabled, tlsSecretKeys } from './rules.js'
+import { authorizationTopics, dataflowOperationCounts, eventHubsCompression, fragmentHint, placeholders, mergeStringData, normaliseBatchingEnabled, tlsSecretKeys } from './rules.js'
 import { schemas } from './schemas/index.js'
 import type { Resource, ValidationError, ValidationResult } from './types.js'
 
@@ -35,6 +35,7 @@ export function validate (doc: unknown): ValidationResult {
   if (errors.length === 0) {
     if (info.kind === 'Dataflow') errors.push(...dataflowOperationCounts(resource))
     if (info.kind === 'DataflowEndpoint') errors.push(...eventHubsCompression(resource))
+    if (info.kind === 'BrokerAuthorization') errors.push(...authorizationTopics(resource))
     if (info.kind === 'Secret') {
       mergeStringData(resource)
       errors.push(...tlsSecretKeys(resource))

@@ -203,3 +203,14 @@ t.test('AIO broker kinds: a listener from AIO\'s docs applies as written; bad fi
   })
   t.same(authn.map((e) => e.path).sort(), ['/spec/authenticationMethods/0/serviceAccountTokenSettings', '/spec/authenticationMethods/0/x509Settings'])
 })
+
+t.test('BrokerAuthorization topics: tokens fill whole levels, wildcards are whole levels; each bad one named by path', async (t) => {
+  const errors = errorsOf({
+    apiVersion: 'mqttbroker.iotoperations.azure.com/v1',
+    kind: 'BrokerAuthorization',
+    metadata: { name: 'z' },
+    spec: { authorizationPolicies: { rules: [{ principals: { usernames: ['a'] }, brokerResources: [{ method: 'Publish', topics: ['ok/{principal.clientId}/#', 'x/dev-{principal.clientId}', 'a/#/b', 'a/b+'] }] }] } }
+  })
+  t.same(errors.map((e) => e.path), [1, 2, 3].map((i) => `/spec/authorizationPolicies/rules/0/brokerResources/0/topics/${i}`))
+  t.match(errors[0]!.message, /whole topic level/)
+})
