@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline'
 import { Writable } from 'node:stream'
 import { parseArgs } from 'node:util'
-import { hashPassword, parsePasswordHash } from '@flowgate/ingress'
+import { hashPassword, parsePasswordHash } from '@flowgate/ingress/password-hash'
 import { CliError } from '../errors.js'
 
 export const passwdUsage = `flowgate passwd USERNAME [--password-stdin]
