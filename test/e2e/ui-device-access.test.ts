@@ -1,8 +1,6 @@
-import t, { type Test } from 'tap'
-import { existsSync, mkdirSync } from 'node:fs'
+import t from 'tap'
 import { createServer } from 'node:net'
-import { fileURLToPath } from 'node:url'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import { SHOTS, launch, needsChromium, signIn } from './browser.js'
 import { startGateway } from '@flowgate/gateway'
 import { startTestGateway, eventually } from '@flowgate/testkit'
 
@@ -10,33 +8,9 @@ import { startTestGateway, eventually } from '@flowgate/testkit'
 // a user pastes AIO's BrokerAuthentication, BrokerAuthorization and BrokerListener into Apply YAML, sees them in
 // the tables, reads a refused document's error by path, and deletes the listener again.
 
-const SHOTS = fileURLToPath(new URL('../../test-output/', import.meta.url))
-mkdirSync(SHOTS, { recursive: true })
 const NS = 'azure-iot-operations'
 const BROKER_API = 'mqttbroker.iotoperations.azure.com/v1'
-const CHROMIUM = process.env.FLOWGATE_CHROMIUM ?? '/usr/bin/chromium'
-// Debian's Chromium, never a downloaded browser; without it these tests say how to get it rather than fail.
-const needsChromium = { skip: existsSync(CHROMIUM) ? false : `no browser at ${CHROMIUM}: apt-get install chromium (or set FLOWGATE_CHROMIUM)` }
 
-async function launch (t: Test): Promise<Page> {
-  const browser: Browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-gpu', '--no-first-run', '--disable-component-update', '--disable-sync']
-  })
-  t.teardown(() => browser.close())
-  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
-  page.setDefaultTimeout(30_000)
-  // What the page showed when a test failed, for whoever reads the failure.
-  t.teardown(async () => { if (!t.passing()) await page.screenshot({ path: SHOTS + `failed-${t.name.slice(0, 40).replace(/\W+/g, '-')}.png`, fullPage: true }).catch(() => {}) })
-  return page
-}
-
-async function signIn (page: Page, base: string, token: string): Promise<void> {
-  await page.goto(base + '/')
-  await page.getByLabel('Admin token').fill(token)
-  await page.getByRole('button', { name: 'Sign in' }).click()
-  await page.locator('#endpoints tbody tr', { hasText: 'default' }).first().waitFor()
-}
 
 /** A port above the ephemeral-looking low range that nothing listens on now (the listener binds it on every interface). */
 async function freeHighPort (): Promise<number> {
