@@ -1,5 +1,8 @@
 import { connect, type IClientOptions, type MqttClient, type Packet } from 'mqtt'
 import type { Logger } from 'pino'
+import { mqttClientOptions, mqttConfigError, type MqttClientSetup, type MqttEndpointSettings } from '@flowgate/mqtt'
+import { resolveMqttSecrets } from './mqtt-destination.js'
+import type { ResourceReader } from './wiring.js'
 import type { FlowFactories, MqttNetworkSource } from './runtime.js'
 import type { ResolvedDataflow } from './resolve.js'
 import type { InboundMqttMessage } from './ports.js'
@@ -13,10 +16,23 @@ import { backoffDelay } from './backoff.js'
  * Kafka, and anything else is sent again (to this instance after a reconnect, or to another member of the share
  * group). A session that outlives the connection (`clean: false` + Session Expiry) keeps queued messages across an
  * egress restart.
+ *
+ * The connection is the endpoint's, built by @flowgate/mqtt's `mqttClientOptions` exactly as the Kafka → MQTT
+ * publisher builds its own (mqtt-destination.ts): `tls.mode` and the trusted-CA ConfigMap, and the authentication
+ * (`UsernamePassword` / `X509Certificate` from the endpoint's Secret, `ServiceAccountToken` as K8S-SAT). Only the
+ * session differs: a subscriber keeps its session (`clean: false`). A broker that refuses the credentials on the
+ * first connection fails the start (FG_ERR_MQTT_AUTH_FAILED, in the dataflow's status); later refusals are logged
+ * as errors while mqtt.js keeps trying.
  */
 export interface MqttNetworkSourceOptions {
-  /** `mqtt://host:port` that replaces the endpoint's host (the split deployment's `--mqtt`); else the endpoint's `host`. */
+  /**
+   * A URL whose `host:port` replaces the endpoint's host; its scheme and any user info are not used: TLS and
+   * authentication stay the endpoint's. (The split deployment's `--mqtt` works through the store instead: the egress
+   * command hands the runtime the `default` endpoint with the ingress' host, see packages/cli's `ingressView`.)
+   */
   url?: string
+  /** Reads the endpoint's Secret and trusted-CA ConfigMap; without it, an endpoint that names one fails to start. */
+  reader?: ResourceReader
   /** Subscribe as `$share/flowgate-<namespace>-<dataflow>/<filter>` even with one instance (`--shared`). */
   shared: boolean
   /** Session Expiry Interval (s): how long the broker keeps this instance's session and queue while it is away. */
@@ -57,11 +73,24 @@ export function subscriptionFilters (dataflow: ResolvedDataflow, shared: boolean
   return dataflow.source.dataSources.map((f) => share && !f.startsWith('$share/') ? `$share/${group}/${f}` : f)
 }
 
-function brokerUrl (dataflow: ResolvedDataflow, override: string | undefined): string {
-  if (override !== undefined) return override
-  const settings = dataflow.source.spec.mqttSettings as { host?: string, tls?: { mode?: string } } | undefined
-  const host = settings?.host ?? 'localhost:1883'
-  return `${settings?.tls?.mode === 'Enabled' ? 'mqtts' : 'mqtt'}://${host}`
+/** CONNACK reason codes that mean "not with these credentials" (MQTT 5 §3.2.2.2): retrying the same ones is futile. */
+const AUTH_REFUSED = new Set([0x86, 0x87, 0x8a, 0x8c])
+const isAuthRefusal = (err: Error & { code?: unknown }): boolean => typeof err.code === 'number' && AUTH_REFUSED.has(err.code)
+
+const noReader: ResourceReader = {
+  async secret (namespace, name) { throw Object.assign(new Error(`Secret ${namespace}/${name}: this MQTT source has no resource reader`), { code: 'FG_ERR_SECRET_UNAVAILABLE' }) },
+  async configMap (namespace, name) { throw Object.assign(new Error(`ConfigMap ${namespace}/${name}: this MQTT source has no resource reader`), { code: 'FG_ERR_SECRET_UNAVAILABLE' }) }
+}
+
+/** The source endpoint's settings (host replaced by `url`'s when given) and what its references resolve to. */
+export async function sourceClientSetup (dataflow: ResolvedDataflow, clientId: string, opts: Pick<MqttNetworkSourceOptions, 'url' | 'reader'> = {}): Promise<{ settings: MqttEndpointSettings, setup: MqttClientSetup }> {
+  const endpoint = dataflow.source
+  const stored = endpoint.spec.mqttSettings as MqttEndpointSettings | undefined
+  const host = opts.url !== undefined ? new URL(opts.url).host : stored?.host
+  if (!host) throw mqttConfigError(`endpoint ${endpoint.namespace}/${endpoint.name} has no mqttSettings.host`)
+  const settings: MqttEndpointSettings = { ...stored, host }
+  const secrets = await resolveMqttSecrets({ ...endpoint, spec: { ...endpoint.spec, mqttSettings: { ...settings } } }, opts.reader ?? noReader)
+  return { settings, setup: mqttClientOptions(settings, secrets, { clientId }) }
 }
 
 export function createMqttNetworkSource (opts: Partial<MqttNetworkSourceOptions> = {}): NonNullable<FlowFactories['mqttSource']> {
@@ -69,9 +98,9 @@ export function createMqttNetworkSource (opts: Partial<MqttNetworkSourceOptions>
   return async (dataflow, ctx) => {
     const log: Logger = ctx.logger
     const filters = subscriptionFilters(dataflow, options.shared)
-    const settings = dataflow.source.spec.mqttSettings as { keepAliveSeconds?: number, sessionExpirySeconds?: number, maxInflightMessages?: number } | undefined
     const clientId = `${options.clientIdPrefix}-${ctx.instanceId}-${dataflow.namespace}-${dataflow.name}`.slice(0, 200)
-    const url = brokerUrl(dataflow, options.url)
+    const { settings, setup } = await sourceClientSetup(dataflow, clientId, options)
+    const url = setup.url
     const held: HeldAck[] = []
     // Entries whose PUBACK mqtt.js has not produced yet, by packet identifier (a lookup per message: no scan).
     const awaiting = new Map<number, HeldAck>()
@@ -79,18 +108,22 @@ export function createMqttNetworkSource (opts: Partial<MqttNetworkSourceOptions>
     let attempt = 0
     let closing = false
 
+    // The endpoint's connection (TLS, credentials) as the publisher has it; the session is a subscriber's.
     const mqttOptions: IClientOptions = {
-      protocolVersion: 5,
+      ...setup.options,
       clientId,
       clean: false,
-      keepalive: settings?.keepAliveSeconds ?? options.keepAliveSeconds,
+      keepalive: settings.keepAliveSeconds ?? options.keepAliveSeconds,
       reconnectPeriod: options.reconnectMinMs,
       connectTimeout: 10_000,
       // Subscribed on every connect below.
       resubscribe: false,
+      // A token method connects once the first token is read (below).
+      manualConnect: setup.refreshAuthentication !== undefined,
       properties: {
-        sessionExpiryInterval: settings?.sessionExpirySeconds ?? options.sessionExpirySeconds,
-        ...(settings?.maxInflightMessages !== undefined ? { receiveMaximum: settings.maxInflightMessages } : {})
+        ...setup.options.properties,
+        sessionExpiryInterval: settings.sessionExpirySeconds ?? options.sessionExpirySeconds,
+        ...(settings.maxInflightMessages !== undefined ? { receiveMaximum: settings.maxInflightMessages } : {})
       },
       customHandleAcks (topic, payload, packet, done) {
         // While closing, the message is not taken: no callback means mqtt.js reads no further and the broker keeps it.
@@ -117,6 +150,19 @@ export function createMqttNetworkSource (opts: Partial<MqttNetworkSourceOptions>
     }
 
     const client: MqttClient = connect(url, mqttOptions)
+    // Tokens expire: one is read before the first connect and again whenever the connection closes, so each
+    // reconnect (mqtt.js waits at least reconnectMinMs) carries a fresh one.
+    const refresh = setup.refreshAuthentication
+    const authenticate = async (): Promise<void> => {
+      if (refresh === undefined) return
+      try {
+        const data = await refresh()
+        client.options.properties = { ...client.options.properties, authenticationData: data }
+      } catch (err) {
+        log.error({ url, clientId, err: (err as Error).message }, 'MQTT source: no token for the endpoint\'s authentication')
+      }
+    }
+    if (refresh !== undefined) void authenticate().then(() => { if (!closing) client.connect() })
     // mqtt.js writes the PUBACK right after customHandleAcks' callback and offers no hook in between; its
     // `_sendPacket` is where it does. Holding that one packet there keeps the reading pipelined (one callback per
     // message would cap a connection at one message per Kafka round trip).
@@ -177,15 +223,33 @@ export function createMqttNetworkSource (opts: Partial<MqttNetworkSourceOptions>
       for (const r of drained.splice(0)) r()
       if (closing) return
       client.options.reconnectPeriod = backoffDelay(attempt++, options.reconnectMinMs, options.reconnectMaxMs)
+      void authenticate()
       log.warn({ url, retryInMs: client.options.reconnectPeriod }, 'MQTT source connection lost')
     })
-    client.on('error', (err) => log.warn({ url, err: err.message }, 'MQTT source error'))
+    client.on('error', (err: Error & { code?: unknown }) => {
+      // Refused credentials are an error someone has to fix (the endpoint's Secret, or the broker's side); the rest
+      // (network, TLS) is what reconnecting is for.
+      if (isAuthRefusal(err)) log.error({ url, clientId, code: err.code, err: err.message, endpoint: `${dataflow.source.namespace}/${dataflow.source.name}` }, 'the MQTT source refused this egress\' credentials')
+      else log.warn({ url, err: err.message }, 'MQTT source error')
+    })
 
     // The first connection is waited for briefly so a dataflow reports problems early; after that mqtt.js reconnects.
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 5_000)
-      client.once('connect', () => { clearTimeout(timer); resolve() })
+    // Refused credentials fail the start: the dataflow's status says why, and a change to the store (the Secret
+    // fixed, on either side) starts it again.
+    const refused = await new Promise<Error | undefined>((resolve) => {
+      const done = (err?: Error): void => { clearTimeout(timer); client.off('connect', onConnect); client.off('error', onError); resolve(err) }
+      const onConnect = (): void => done()
+      const onError = (err: Error): void => { if (isAuthRefusal(err)) done(err) }
+      const timer = setTimeout(done, 5_000)
+      client.on('connect', onConnect)
+      client.on('error', onError)
     })
+    if (refused !== undefined) {
+      closing = true
+      await client.endAsync(true).catch(() => undefined)
+      const auth = settings.authentication?.method ?? 'Anonymous'
+      throw Object.assign(new Error(`MQTT source ${url} refused the connection (${auth} of endpoint ${dataflow.source.namespace}/${dataflow.source.name}): ${refused.message}`), { code: 'FG_ERR_MQTT_AUTH_FAILED' })
+    }
 
     const source: MqttNetworkSource = {
       async close () {

@@ -11,7 +11,7 @@ function dataflow (port: number, instanceCount = 1): ResolvedDataflow {
     key: 'Dataflow/ns/df',
     name: 'df',
     namespace: 'ns',
-    source: { name: 'src', namespace: 'ns', resourceVersion: '1', embedded: false, spec: { endpointType: 'Mqtt', mqttSettings: { host: `127.0.0.1:${port}` } }, dataSources: ['in/#'] },
+    source: { name: 'src', namespace: 'ns', resourceVersion: '1', embedded: false, spec: { endpointType: 'Mqtt', mqttSettings: { host: `127.0.0.1:${port}`, tls: { mode: 'Disabled' } } }, dataSources: ['in/#'] },
     destination: { name: 'k', namespace: 'ns', resourceVersion: '1', embedded: false, spec: { endpointType: 'Kafka', kafkaSettings: {} }, dataDestination: 'out' },
     instanceCount,
     fingerprint: '1'
