@@ -23,7 +23,12 @@ export function memorySource (initial: StoredResource[]): AccessSource & { statu
       return s === undefined ? undefined : Object.fromEntries(Object.entries(s.stringData ?? {}).map(([k, v]) => [k, Buffer.from(v)]))
     },
     configMap: async (ns, name) => (find('ConfigMap', ns, name)?.data ?? undefined) as Record<string, string> | undefined,
-    putGeneratedSecret: async () => {},
+    async putGeneratedSecret (namespace, name, data, annotations) {
+      items = [...items.filter((r) => !(r.kind === 'Secret' && r.metadata.namespace === namespace && r.metadata.name === name)),
+        { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace, annotations }, type: 'kubernetes.io/tls', stringData: data }]
+      version++
+      for (const w of waiters) w()
+    },
     setStatus: async (kind, ns, name, status) => { statuses.set(`${kind}/${ns}/${name}`, status) }
   }
 }
