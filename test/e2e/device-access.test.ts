@@ -175,3 +175,23 @@ async function peerFingerprint (): Promise<string> {
     socket.on('error', reject)
   })
 }
+
+t.test('live: a changed rule applies to connected devices — a publish it no longer allows is refused, a subscription it no longer allows ends the session with 0x87', async (t) => {
+  const dev4 = pki.device('dev-4')
+  const device = await connect(t, '127.0.0.1', { ...tlsOptions(dev4), protocolVersion: 5, clientId: 'dev-4' })
+  await device.subscribeAsync('factory/dev-4/commands', { qos: 1 })
+  await device.publishAsync('sites/north/line-4', 'allowed before the change', { qos: 1 })
+  const closed = new Promise<number | undefined>((resolve) => device.once('disconnect', (p) => resolve(p.reasonCode)))
+  const narrower = {
+    apiVersion: BROKER_API,
+    kind: 'BrokerAuthorization',
+    metadata: { name: 'devices', namespace: NS },
+    spec: { authorizationPolicies: { rules: [{ principals: { attributes: [{ site: 'north' }] }, brokerResources: [{ method: 'Connect' }, { method: 'Publish', topics: ['factory/{principal.clientId}/#'] }] }] } }
+  }
+  const applied = await gw.admin.apply(manifests(narrower))
+  t.equal(applied.status, 200, JSON.stringify(applied.body))
+  t.equal(await closed, 0x87, 'the subscription the new rules do not allow ends the session')
+  const again = await connect(t, '127.0.0.1', { ...tlsOptions(dev4), protocolVersion: 5, clientId: 'dev-4' })
+  await t.rejects(again.publishAsync('sites/north/line-4', 'refused after the change', { qos: 1 }), { code: 0x87 })
+  await again.publishAsync('factory/dev-4/temp', 'still allowed', { qos: 1 })
+})
