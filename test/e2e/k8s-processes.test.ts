@@ -16,9 +16,10 @@ import { startTestPostgres } from '../../packages/store/test/pg-server.js'
 // references resolved; the Secret's values, the Service host names, the ports and the data directory replaced by
 // test ones), started as `node packages/cli/bin/flowgate.mjs <args>` against one PostgreSQL; then device-access.yaml,
 // placeholders filled, goes to Flowgate through the admin API, and a device connects over TLS with a user name and
-// password to the ingress' device port. With the Kafka rig (not with FLOWGATE_TEST_RIG=0), a dataflow from the
-// `default` endpoint into Kafka proves the egress reaches the ingress through the cluster-internal TLS port (no
-// authentication: the egress' MQTT source cannot send any), trusting the CA mounted from the ConfigMap.
+// password to the ingress' device port. The cluster-internal port 18883 refuses clients without the `egress` user's
+// password (anonymous, a wrong password, a device's credentials). With the Kafka rig (not with FLOWGATE_TEST_RIG=0),
+// a dataflow from the `default` endpoint into Kafka proves the egress authenticates there as the endpoint says: the
+// password from its egress-credentials Secret, TLS trusting its flowgate-ingress-ca ConfigMap (nothing mounted).
 
 const DIR = join(process.cwd(), 'infra/k8s')
 const CLI = join(process.cwd(), 'packages/cli/bin/flowgate.mjs')
@@ -41,8 +42,8 @@ const pg = await startTestPostgres()
 t.teardown(() => pg.stop())
 const storeUrl = await pg.createDatabase()
 const secretValues: Record<string, string> = { 'store-url': storeUrl, 'secret-key': SECRET_KEY, 'admin-token': TOKEN }
-// The Kubernetes ConfigMaps with placeholders, filled.
-const configMapValues: Record<string, Record<string, string>> = { 'flowgate-ingress-ca': { 'ca.crt': pki.root.leaf } }
+// The Kubernetes ConfigMaps with placeholders, filled (none left: the egress' CA is a Flowgate resource now).
+const configMapValues: Record<string, Record<string, string>> = {}
 
 const PORT_FLAG = /^--(http-|mqtt-|ws-)?port$/
 // Every port the manifests name (containers and BrokerListener), mapped to a free local one.
@@ -117,6 +118,8 @@ t.test('the manifests\' processes start; a device reaches the ingress over TLS w
   t.match(procs.ingress!.args, ['ingress'], 'the ingress command')
   t.ok(procs.ingress!.env.FLOWGATE_STORE, 'the ingress has the store')
   t.not(procs.ingress!.env.FLOWGATE_HOST, '0.0.0.0')
+  t.notOk(procs.ingress!.args.includes('--allow-anonymous'), 'the ingress runs without --allow-anonymous')
+  t.notOk('NODE_EXTRA_CA_CERTS' in procs.egress!.env, 'the egress gets its CA from the `default` endpoint, not NODE_EXTRA_CA_CERTS')
 
   const healthOf = (n: string): number => Number(procs[n]!.env.FLOWGATE_HEALTH_PORT)
   start('admin', procs.admin!)
@@ -137,10 +140,26 @@ t.test('the manifests\' processes start; a device reaches the ingress over TLS w
     return d
   })
   const text = JSON.stringify(access)
-  t.notOk(/REPLACE-ME/.test(text.replace(/REPLACE-ME-with-the-hash-from-flowgate-passwd/g, '')), 'only the password hash placeholders are left')
+  t.notOk(/REPLACE-ME/.test(text.replace(/REPLACE-ME-with-the-(hash-from-flowgate-passwd|egress-password)/g, '')), 'only the password and hash placeholders are left')
   const bySecret = (name: string): Doc => access.find((d) => d.kind === 'Secret' && d.metadata.name === name)!
   const [deviceUser] = Object.keys(bySecret('device-passwords').stringData)
   bySecret('device-passwords').stringData = { [deviceUser!]: await hashPassword(devicePassword, { N: 1024 }) }
+  // The egress' password: in the clear in the Secret the `default` endpoint names, hashed in the one port 18883's
+  // BrokerAuthentication names. Followed through the resources rather than by name.
+  const byKind = (kind: string, name: string): Doc => access.find((d) => d.kind === kind && d.metadata.name === name)!
+  const defaultEndpoint = byKind('DataflowEndpoint', 'default')
+  t.equal(defaultEndpoint.spec.mqttSettings.authentication.method, 'UsernamePassword', 'the `default` endpoint authenticates')
+  const credentials = bySecret(defaultEndpoint.spec.mqttSettings.authentication.usernamePasswordSettings.secretRef)
+  const egressUser = credentials.stringData.username as string
+  const egressPassword = randomBytes(12).toString('hex')
+  credentials.stringData = { ...credentials.stringData, password: egressPassword }
+  const internalPortSpec = access.find((d) => d.kind === 'BrokerListener')!.spec.ports.find((p: any) => p.port === local(18883))
+  t.ok(internalPortSpec?.authenticationRef, 'port 18883 has an authenticationRef')
+  const egressAuthn = byKind('BrokerAuthentication', internalPortSpec.authenticationRef)
+  const hashes = bySecret(egressAuthn.spec.authenticationMethods[0].usernamePasswordSettings.secretRef)
+  t.same(Object.keys(hashes.stringData), [egressUser], `port 18883 knows the \`${egressUser}\` user only`)
+  hashes.stringData = { [egressUser]: await hashPassword(egressPassword, { N: 1024 }) }
+  t.notOk(/REPLACE-ME/.test(JSON.stringify(access)), 'every placeholder filled')
 
   const admin = `http://127.0.0.1:${healthOf('admin')}`
   const auth = { authorization: `Bearer ${TOKEN}` }
@@ -160,8 +179,14 @@ t.test('the manifests\' processes start; a device reaches the ingress over TLS w
   // Refused on the device port: no password, a wrong one.
   await t.rejects(connectAsync(`mqtts://127.0.0.1:${devicePort}`, { ...tls, clientId: 'anon' }), 'no anonymous device')
   await t.rejects(connectAsync(`mqtts://127.0.0.1:${devicePort}`, { ...tls, clientId: 'bad', username: deviceUser, password: 'wrong' }), 'a wrong password is refused')
-  // The internal port: TLS only (the egress cannot authenticate; the NetworkPolicy keeps others off it in a cluster).
-  await t.rejects(connectAsync(`mqtts://127.0.0.1:${internalPort}`, { ...tls, ca: pki.rogue.root.leaf, clientId: 'untrusted' }), 'the internal port is TLS')
+  // The internal port: TLS, and the egress' password (a pod the NetworkPolicy let through still needs it).
+  await t.rejects(connectAsync(`mqtts://127.0.0.1:${internalPort}`, { ...tls, ca: pki.rogue.root.leaf, clientId: 'untrusted', username: egressUser, password: egressPassword }), 'the internal port is TLS')
+  await t.rejects(connectAsync(`mqtts://127.0.0.1:${internalPort}`, { ...tls, clientId: 'anon-pod' }), { code: 0x87 }, 'no anonymous client on the internal port')
+  await t.rejects(connectAsync(`mqtts://127.0.0.1:${internalPort}`, { ...tls, clientId: 'guess', username: egressUser, password: 'wrong' }), { code: 0x86 }, 'a wrong egress password is refused')
+  await t.rejects(connectAsync(`mqtts://127.0.0.1:${internalPort}`, { ...tls, clientId: 'device-there', username: deviceUser, password: devicePassword }), { code: 0x86 }, 'a device\'s credentials do not open the internal port')
+  const probe = await connectAsync(`mqtts://127.0.0.1:${internalPort}`, { ...tls, clientId: 'egress-probe', username: egressUser, password: egressPassword })
+  await probe.endAsync()
+  t.pass('the egress user connects to the internal port')
 
   const device: MqttClient = await connectAsync(`mqtts://127.0.0.1:${devicePort}`, { ...tls, clientId: deviceUser, username: deviceUser, password: devicePassword })
   t.teardown(() => device.endAsync())
@@ -172,7 +197,8 @@ t.test('the manifests\' processes start; a device reaches the ingress over TLS w
   await eventually(async () => received.some((m) => m.topic === 'site/direct' && m.payload === 'hello') ? true : undefined, 10_000, 'device round trip')
   t.pass('the device publishes and receives through the TLS + UsernamePassword port')
 
-  // The egress: a dataflow on the `default` endpoint (device-access.yaml's: TLS, egress-credentials) into Kafka.
+  // The egress: a dataflow on the `default` endpoint (device-access.yaml's: TLS, egress-credentials) into Kafka. The
+  // internal port takes nobody without the password, so the egress getting the messages proves it authenticated.
   if (process.env.FLOWGATE_TEST_RIG === '0') { t.comment('FLOWGATE_TEST_RIG=0: the egress → Kafka part needs the Kafka rig, skipped'); return }
   const r = await rig()
   const topic = uniqueTopic('e2e-k8s')
@@ -198,5 +224,6 @@ t.test('the manifests\' processes start; a device reaches the ingress over TLS w
   for (let i = 0; i < 5; i++) await device.publishAsync(`site/${deviceUser}/telemetry`, `m-${i}`, { qos: 1 })
   const records = await readRecords(topic, 5)
   t.same(records.map((rec) => rec.value?.toString()).sort(), Array.from({ length: 5 }, (_, i) => `m-${i}`), 'in Kafka through the egress')
-  t.pass('the egress subscribed through the internal TLS port, trusting the CA mounted from the ConfigMap')
+  t.notOk(log.join('').includes('FG_ERR_MQTT_AUTH_FAILED'), 'no refused credentials in the logs')
+  t.pass('the egress subscribed through the internal port with the `default` endpoint\'s password and CA')
 })

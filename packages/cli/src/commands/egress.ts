@@ -14,7 +14,10 @@ export const egressUsage = `flowgate egress (--store postgres://…|--admin URL)
   FLOWGATE_SECRET_KEY) or, read-only, from the admin API (--admin, with FLOWGATE_ADMIN_TOKEN; no Secret values,
   no status written back); the ingress reached as an MQTT v5 client; translation through the translator service
   (in process when --translator is absent). --client-id must differ between replicas (the MQTT session is
-  per client id; default flowgate-egress-<instance-id>). /healthz, /readyz, /metrics on --http-port.`
+  per client id; default flowgate-egress-<instance-id>). /healthz, /readyz, /metrics on --http-port.
+  --mqtt gives the ingress' address only (host:port): TLS (tls.mode, trustedCaCertificateConfigMapRef) and the
+  credentials (authentication: UsernamePassword / X509Certificate Secret, ServiceAccountToken) are the 'default'
+  DataflowEndpoint's, as for any MQTT endpoint; user info in --mqtt is refused.`
 
 const KINDS = ['dataflowendpoints', 'dataflows', 'dataflowprofiles', 'configmaps'] as const
 
@@ -89,6 +92,7 @@ export async function egress (argv: string[]): Promise<number> {
   const mqtt = flagOrEnv(values, 'mqtt')
   if ((storeUrl === undefined) === (adminUrl === undefined)) throw FG_ERR_CLI_USAGE('flowgate egress needs one of --store (postgres://…) or --admin URL')
   if (mqtt === undefined) throw FG_ERR_CLI_USAGE('flowgate egress needs --mqtt mqtt://<ingress>:<port>')
+  const ingressHost = ingressHostOf(mqtt)
   const instanceId = Number(flagOrEnv(values, 'instance-id') ?? 0)
   const dataDir = flagOrEnv(values, 'data-dir') ?? './.flowgate'
   const cleanup: Array<() => Promise<unknown>> = []
@@ -123,10 +127,11 @@ export async function egress (argv: string[]): Promise<number> {
     if (remoteTranslator) cleanup.push(() => remoteTranslator.close())
     const metrics = createDataflowMetrics()
     const runtime = startEgress({
-      store: ingressView(store, new URL(mqtt).host),
+      store: ingressView(store, ingressHost),
       // Nothing in process: every MQTT source is reached over the network (mqttSource).
       source: { setInterceptor () {} },
-      factories: createFlowFactories(reader, { mqttSource: { shared: values.shared === true, ...clientIdOf(values) }, ...(remoteTranslator ? { remoteTranslator } : {}) }),
+      // The reader resolves the MQTT source endpoint's Secret and trusted-CA ConfigMap, as for the publishers.
+      factories: createFlowFactories(reader, { mqttSource: { shared: values.shared === true, reader, ...clientIdOf(values) }, ...(remoteTranslator ? { remoteTranslator } : {}) }),
       logger: log,
       instanceId,
       metrics
@@ -152,6 +157,22 @@ export async function egress (argv: string[]): Promise<number> {
 }
 
 const BUILTIN = 'flowgate.dev/builtin'
+
+/**
+ * `--mqtt` → the ingress' `host:port`. Only the address comes from the flag: one endpoint resource says how to
+ * connect (TLS, CA, credentials), for the source as for the publishers, and its Secret is where a password belongs
+ * (a flag or URL shows in `ps` and in the Deployment). User info is refused rather than silently dropped.
+ */
+export function ingressHostOf (mqtt: string): string {
+  let url: URL
+  try { url = new URL(mqtt) } catch { throw FG_ERR_CLI_USAGE(`--mqtt ${JSON.stringify(mqtt)} is not a URL (mqtt://<ingress>:<port>)`) }
+  if (url.protocol !== 'mqtt:' && url.protocol !== 'mqtts:') throw FG_ERR_CLI_USAGE(`--mqtt must be mqtt://… or mqtts://… (got ${url.protocol}); TLS follows the \`default\` endpoint's tls.mode`)
+  if (url.username !== '' || url.password !== '') {
+    throw FG_ERR_CLI_USAGE('--mqtt takes no user name or password: give them to the `default` DataflowEndpoint (authentication: UsernamePassword with a Secret holding username and password)')
+  }
+  if (url.port === '') throw FG_ERR_CLI_USAGE(`--mqtt ${JSON.stringify(mqtt)} needs a port (mqtt://<ingress>:<port>)`)
+  return url.host
+}
 
 /**
  * The split deployment's view of the store: the built-in `default` MQTT endpoint means "Flowgate's own broker",
