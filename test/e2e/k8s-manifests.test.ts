@@ -122,6 +122,45 @@ t.test('device-access.yaml holds Flowgate resources that validate against Flowga
   }
 })
 
+t.test('every BrokerListener port authenticates; the egress reaches 18883 as the `default` endpoint says, with no anonymous port and no mounted CA', async (t) => {
+  const access = parseAllDocuments(readFileSync(join(DIR, 'device-access.yaml'), 'utf8')).map((d) => d.toJS() as Doc).filter(Boolean)
+  const get = (kind: string, name: string): Doc | undefined => access.find((d) => d.kind === kind && d.metadata.name === name)
+  const ports = access.filter((d) => d.kind === 'BrokerListener').flatMap((d) => d.spec.ports as any[])
+  for (const p of ports) t.ok(p.authenticationRef && get('BrokerAuthentication', p.authenticationRef), `port ${p.port} names a BrokerAuthentication in the file`)
+  const internal = ports.find((p) => p.port === 18883)
+  t.equal(internal?.tls?.mode, 'Manual', '18883 has TLS')
+  // The egress' password: in the clear in the Secret the `default` endpoint names, its hash under the same user in
+  // the Secret of 18883's BrokerAuthentication.
+  const endpoint = get('DataflowEndpoint', 'default')!
+  const settings = endpoint.spec.mqttSettings
+  t.equal(settings.host.split(':')[1], '18883', 'the `default` endpoint is the internal port')
+  t.equal(settings.tls.mode, 'Enabled')
+  t.ok(get('ConfigMap', settings.tls.trustedCaCertificateConfigMapRef)?.data?.['ca.crt'], 'its trusted CA ConfigMap is in the file')
+  t.equal(settings.authentication.method, 'UsernamePassword')
+  const credentials = get('Secret', settings.authentication.usernamePasswordSettings.secretRef)
+  t.ok(credentials?.stringData?.username && credentials.stringData.password, 'its Secret has username and password')
+  const methods = get('BrokerAuthentication', internal.authenticationRef)!.spec.authenticationMethods as any[]
+  t.same(methods.map((m) => m.method), ['UsernamePassword'], '18883 takes user names and passwords')
+  const hashes = get('Secret', methods[0].usernamePasswordSettings.secretRef)!.stringData
+  t.same(Object.keys(hashes), [credentials!.stringData.username], `18883 knows the ${credentials!.stringData.username} user, and only it`)
+  for (const d of access.filter((d) => d.kind === 'BrokerListener')) {
+    const devicePort = (d.spec.ports as any[]).find((p) => p.port !== 18883)
+    if (devicePort) t.not(devicePort.authenticationRef, internal.authenticationRef, 'devices and the egress have their own BrokerAuthentication')
+  }
+  const k8sDocs = loadManifests()
+  const container = (name: string): any => k8sDocs.find(({ doc }) => doc.kind === 'Deployment' && doc.metadata.name === name)!.doc.spec.template.spec.containers[0]
+  t.notOk(container('flowgate-ingress').args.includes('--allow-anonymous'), 'the ingress runs without --allow-anonymous')
+  t.notOk((container('flowgate-ingress').env ?? []).some((e: any) => e.name === 'FLOWGATE_ALLOW_ANONYMOUS'), 'nor its environment twin')
+  t.notOk((container('flowgate-egress').env ?? []).some((e: any) => e.name === 'NODE_EXTRA_CA_CERTS'), 'the egress trusts the endpoint\'s CA, not NODE_EXTRA_CA_CERTS')
+  const config = k8sDocs.find(({ doc }) => doc.kind === 'ConfigMap' && doc.metadata.name === 'flowgate-config')!.doc.data
+  t.notMatch(config.FLOWGATE_MQTT, /@/, 'no credentials in FLOWGATE_MQTT')
+  t.equal(new URL(config.FLOWGATE_MQTT).port, '18883')
+  // Defence in depth: the NetworkPolicy still admits only egress pods to 18883.
+  const policy = k8sDocs.find(({ doc }) => doc.kind === 'NetworkPolicy' && doc.metadata.name === 'flowgate-ingress')!.doc
+  const rule = (policy.spec.ingress as any[]).find((r) => (r.ports ?? []).some((p: any) => p.port === 18883))
+  t.same(rule?.from, [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'flowgate-egress' } } }], '18883 only from egress pods')
+})
+
 t.test('a broken manifest fails', async (t) => {
   const docs = loadManifests()
   const broken = (mutate: (d: Doc) => void): string[] => {
