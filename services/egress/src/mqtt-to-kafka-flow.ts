@@ -36,6 +36,11 @@ export interface MqttToKafkaFlowSettings {
   observer?: FlowObserver
   options?: Partial<EgressOptions>
   now?: () => number
+  /**
+   * Admit but do not send until `release()`: a successor flow waits while its predecessor hands over what it still
+   * holds, so a key's messages keep their order across a restart.
+   */
+  held?: boolean
 }
 
 /**
@@ -65,7 +70,14 @@ export class MqttToKafkaFlow {
   private attempt = 0
   private resumeTimer: NodeJS.Timeout | undefined
   private closed = false
+  private held: boolean
+  /** After a hand-over: where offers and late retriable failures go. */
+  private successor: MqttToKafkaFlow | undefined
+  /** Sequence numbers for adopted items: below every own one, so they go first and sort first on retry. */
+  private adoptedSeq = 0
   private idle: Array<() => void> = []
+  /** Resolved when no send is in flight (a hand-over waits for that, not for the whole buffer). */
+  private quiet: Array<() => void> = []
 
   constructor (settings: MqttToKafkaFlowSettings) {
     this.name = settings.name
@@ -77,6 +89,7 @@ export class MqttToKafkaFlow {
     this.observer = settings.observer ?? {}
     this.options = { ...egressDefaults, ...settings.options }
     this.now = settings.now ?? Date.now
+    this.held = settings.held === true
   }
 
   matches (topic: string): boolean {
@@ -96,6 +109,7 @@ export class MqttToKafkaFlow {
   offer (message: InboundMqttMessage, ack: OutcomeListener): void {
     this.observer.received?.(message)
     const item: Item = { seq: this.seq++, message, ack }
+    if (this.successor !== undefined) return this.successor.adopt([item])
     if (this.closed) return this.drop(item, 'dataflow-stopped')
     if (this.pending.length + this.inFlight + this.retry.length < this.options.bufferMessages) {
       this.pending.push(item)
@@ -122,7 +136,48 @@ export class MqttToKafkaFlow {
     for (const item of [...this.retry.splice(0), ...this.pending.splice(0)]) this.drop(item, 'dataflow-stopped')
   }
 
+  /**
+   * Takes over a predecessor's items, ahead of everything this flow admitted itself: they arrived first. Their
+   * acknowledgements travel with them, so the devices' PUBACKs still wait for Kafka.
+   */
+  adopt (items: readonly Item[]): void {
+    if (items.length === 0) return
+    const base = this.adoptedSeq - items.length
+    this.adoptedSeq = base
+    const adopted = items.map((item, i) => ({ ...item, seq: base + i }))
+    this.pending.unshift(...adopted)
+    this.pump()
+  }
+
+  /** Starts sending what was admitted while held. */
+  release (): void {
+    if (!this.held) return
+    this.held = false
+    this.pump()
+  }
+
+  /**
+   * Replaces this flow by `successor` without a gap: from now on offers go to it; once the sends in flight have
+   * settled (at most `timeoutMs`), everything not yet in Kafka moves to it, in arrival order. A send still in flight
+   * after that which then fails is moved too when it fails: nothing acknowledged is lost, nothing dropped.
+   */
+  async handOver (successor: MqttToKafkaFlow, timeoutMs = 10_000): Promise<void> {
+    this.closed = true
+    clearTimeout(this.resumeTimer)
+    this.paused = true
+    if (this.inFlight > 0) {
+      await Promise.race([
+        new Promise<void>((resolve) => this.quiet.push(resolve)),
+        new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref())
+      ])
+    }
+    this.successor = successor
+    const rest = [...this.retry.splice(0), ...this.pending.splice(0), ...this.waiting.splice(0)].sort((a, b) => a.seq - b.seq)
+    successor.adopt(rest)
+  }
+
   private pump (): void {
+    if (this.held) return
     while (!this.paused && this.pending.length > 0) {
       const item = this.pending.shift()!
       this.inFlight++
@@ -145,8 +200,7 @@ export class MqttToKafkaFlow {
   private dispatch (item: Item, translated: Translation | DestinationError): void {
     if (translated instanceof Error) {
       this.inFlight--
-      this.retry.push(item)
-      this.pause(translated)
+      this.requeue(item, translated)
       return
     }
     if (!translated.ok) {
@@ -167,10 +221,21 @@ export class MqttToKafkaFlow {
         this.drop(item, dropReasonOf(err.code), err.message)
         this.settled()
       } else {
-        this.retry.push(item)
-        this.pause(err)
+        this.requeue(item, err)
       }
     })
+  }
+
+  /** A retriable failure: retried here after a backoff, or by the successor when this flow was handed over. */
+  private requeue (item: Item, err: DestinationError): void {
+    if (this.successor !== undefined) {
+      this.successor.adopt([item])
+      this.settled()
+      return
+    }
+    this.retry.push(item)
+    this.pause(err)
+    if (this.inFlight === 0) for (const resolve of this.quiet.splice(0)) resolve()
   }
 
   private pause (err: DestinationError): void {
@@ -213,5 +278,6 @@ export class MqttToKafkaFlow {
     }
     if (this.waiting.length > 0 || this.pending.length > 0) this.pump()
     if (this.buffered === 0) for (const resolve of this.idle.splice(0)) resolve()
+    if (this.inFlight === 0) for (const resolve of this.quiet.splice(0)) resolve()
   }
 }

@@ -5,7 +5,7 @@ import { cacheKey, resolveDataflow, type ResourceCache, type ResolvedDataflow } 
 import { MqttToKafkaFlow, type OutcomeListener, type PublishOutcome } from './mqtt-to-kafka-flow.js'
 import { createDataflowMetrics, type DataflowMetrics } from './metrics.js'
 import { StatusTracker, reasonOf, endpointStatus } from './status.js'
-import type { InboundMqttMessage, KafkaDestination, TranslateToKafka } from './ports.js'
+import type { DestinationError, InboundMqttMessage, KafkaDestination, TranslateToKafka } from './ports.js'
 
 /** A running Kafka → MQTT dataflow as the runtime manages it (built by `FlowFactories.kafkaToMqttFlow`). */
 export interface KafkaSourceFlow {
@@ -66,7 +66,14 @@ interface Running {
   flow?: MqttToKafkaFlow
   buffered: () => number
   close: () => Promise<void>
+  /** After a hand-over: releases what the flow used (its producer), its messages now the successor's. */
+  retire?: () => Promise<void>
   status: StatusTracker
+  /**
+   * The dataflow could not start (a Secret missing, a bad host): this flow holds its publishes unacknowledged in
+   * the bounded buffer, reports why, and hands them over once a start succeeds. Never a gap that acknowledges.
+   */
+  holding?: boolean
 }
 
 function stop (r: Running): Promise<void> {
@@ -146,9 +153,12 @@ export function startEgress (settings: {
     return { tally: metrics.tally(labels), sendLatency: metrics.sendLatency.labels(labels), produceRequest: metrics.produceRequest.labels(labels) }
   }
 
-  async function startFlow (resolved: ResolvedDataflow): Promise<Running> {
-    return resolved.source.spec.endpointType === 'Kafka' ? startKafkaSourceFlow(resolved) : startMqttSourceFlow(resolved)
+  async function startFlow (resolved: ResolvedDataflow, held = false): Promise<Running> {
+    return resolved.source.spec.endpointType === 'Kafka' ? startKafkaSourceFlow(resolved) : startMqttSourceFlow(resolved, held)
   }
+
+  /** Whether publishes of this dataflow come from the embedded broker in process: those flows hand over. */
+  const handsOver = (resolved: ResolvedDataflow): boolean => resolved.source.spec.endpointType !== 'Kafka' && resolved.source.embedded
 
   async function startKafkaSourceFlow (resolved: ResolvedDataflow): Promise<Running> {
     const labels = { namespace: resolved.namespace, dataflow: resolved.name }
@@ -176,7 +186,7 @@ export function startEgress (settings: {
     return { resolved, buffered: () => flow.buffered, close: async () => { await flow.close(); m.tally.released = true }, status }
   }
 
-  async function startMqttSourceFlow (resolved: ResolvedDataflow): Promise<Running> {
+  async function startMqttSourceFlow (resolved: ResolvedDataflow, held: boolean): Promise<Running> {
     if (!resolved.source.embedded && !factories.mqttSource) {
       throw Object.assign(new Error(`MQTT source ${resolved.source.name} is not the embedded broker and this build has no network MQTT source`), { code: 'Unsupported' })
     }
@@ -184,8 +194,17 @@ export function startEgress (settings: {
     const m = flowMetrics(labels)
     const status = new StatusTracker()
     const flowLog = log.child({ dataflow: resolved.name, namespace: resolved.namespace })
-    const destination = await factories.kafkaDestination(resolved, { instanceId, logger: flowLog, onProduceRequest: (seconds) => m.produceRequest.observe(seconds) })
+    let destination: KafkaDestination
+    let startError: (Error & { code?: string }) | undefined
+    try {
+      destination = await factories.kafkaDestination(resolved, { instanceId, logger: flowLog, onProduceRequest: (seconds) => m.produceRequest.observe(seconds) })
+    } catch (err) {
+      if (!handsOver(resolved)) { m.tally.released = true; throw err }
+      startError = err as Error & { code?: string }
+      destination = unavailableDestination(startError)
+    }
     const flow = new MqttToKafkaFlow({
+      held,
       name: resolved.name,
       namespace: resolved.namespace,
       filters: resolved.source.dataSources,
@@ -221,18 +240,25 @@ export function startEgress (settings: {
         throw err
       }
     }
-    status.set('True', 'Running')
-    destination.connect?.().catch((err: Error & { code?: string }) => {
-      status.set('False', reasonOf(err.code), err.message)
-      flowLog.warn({ code: err.code, err: err.message }, 'destination not reachable yet')
-    })
-    flowLog.info({ source: resolved.source.dataSources, destination: resolved.destination.dataDestination, embedded: resolved.source.embedded }, 'dataflow started')
+    if (startError !== undefined) {
+      status.set('False', reasonOf(startError.code), `not started, its publishes held unacknowledged: ${startError.message}`)
+      flowLog.warn({ code: startError.code, err: startError.message }, 'dataflow could not start; holding its publishes and trying again')
+    } else {
+      status.set('True', 'Running')
+      destination.connect?.().catch((err: Error & { code?: string }) => {
+        status.set('False', reasonOf(err.code), err.message)
+        flowLog.warn({ code: err.code, err: err.message }, 'destination not reachable yet')
+      })
+      flowLog.info({ source: resolved.source.dataSources, destination: resolved.destination.dataDestination, embedded: resolved.source.embedded }, 'dataflow started')
+    }
     return {
       resolved,
       flow: resolved.source.embedded ? flow : undefined,
       buffered: () => flow.buffered,
       close: async () => { await network?.close(); await flow.close(); await destination.close(); m.tally.released = true },
-      status
+      retire: async () => { await destination.close(); m.tally.released = true },
+      status,
+      ...(startError !== undefined ? { holding: true } : {})
     }
   }
 
@@ -250,7 +276,11 @@ export function startEgress (settings: {
     }
     for (const [key, r] of running) {
       const want = desired.get(key)
-      if (want?.fingerprint === r.resolved.fingerprint) continue
+      if (want?.fingerprint === r.resolved.fingerprint && r.holding !== true) continue
+      if (want !== undefined && r.flow !== undefined && handsOver(want)) {
+        await replace(key, r, want)
+        continue
+      }
       running.delete(key)
       refreshEmbeddedFlows()
       log.info({ dataflow: r.resolved.name, namespace: r.resolved.namespace }, want ? 'dataflow changed: restarting' : 'dataflow stopped')
@@ -271,6 +301,38 @@ export function startEgress (settings: {
     }
   }
 
+  /**
+   * A changed dataflow whose publishes come from the embedded broker: the successor starts first (held), takes the
+   * publishes at once, and gets the predecessor's unsent messages ahead of its own before it sends — no moment in
+   * which a publish finds no flow (and gets an acknowledgement for nothing), no key overtaking itself.
+   */
+  async function replace (key: string, previous: Running, want: ResolvedDataflow): Promise<void> {
+    let next: Running
+    try {
+      next = await startFlow(want, true)
+    } catch (err) {
+      const e = err as Error & { code?: string }
+      log.error({ dataflow: want.name, err: e.message, code: e.code }, 'changed dataflow failed to start; the previous one keeps running')
+      previous.status.set('False', reasonOf(e.code), `the change could not start, the previous configuration keeps running: ${e.message}`)
+      return
+    }
+    if (next.holding === true) {
+      // Still cannot start (a missing Secret): the flow already there keeps the publishes — flowing with the previous
+      // configuration, or held — and says why.
+      await next.close()
+      const why = next.status.readyCondition
+      previous.status.set('False', why.reason, previous.holding === true ? why.message : `the change could not start, the previous configuration keeps running: ${why.message ?? ''}`)
+      if (previous.holding === true) previous.resolved = want
+      return
+    }
+    running.set(key, next)
+    refreshEmbeddedFlows()
+    log.info({ dataflow: want.name, namespace: want.namespace }, previous.holding === true ? 'dataflow started: held publishes handed over' : 'dataflow changed: handed over to the new configuration')
+    await previous.flow!.handOver(next.flow!)
+    await previous.retire?.()
+    next.flow!.release()
+  }
+
   async function writeStatus (resource: StoredResource, status: unknown): Promise<void> {
     await store.setStatus({ kind: resource.kind, namespace: resource.metadata.namespace, name: resource.metadata.name }, status)
       .catch((err: Error) => log.debug({ err: err.message }, 'status not written'))
@@ -287,6 +349,8 @@ export function startEgress (settings: {
   }
 
   const statusTimer = setInterval(() => {
+    // Dataflows holding publishes because they could not start are tried again.
+    if ([...running.values()].some((r) => r.holding === true)) void reconcile()
     for (const r of running.values()) {
       r.status.setBuffered(r.buffered())
       metrics.buffered.set({ namespace: r.resolved.namespace, dataflow: r.resolved.name }, r.buffered())
@@ -369,6 +433,12 @@ export function startEgress (settings: {
       refreshEmbeddedFlows()
     }
   }
+}
+
+/** Where a dataflow that could not start sends: nowhere, with the start's error, retriable — so its messages wait. */
+function unavailableDestination (cause: Error & { code?: string }): KafkaDestination {
+  const error = (): DestinationError => Object.assign(new Error(cause.message), { code: cause.code ?? 'FG_ERR_DATAFLOW_NOT_STARTED', permanent: false })
+  return { send (_record, done) { done(error()) }, close: async () => {} }
 }
 
 /** One listener for `count` outcomes: settles `ack` once all are in, with the first failure (or success). */
