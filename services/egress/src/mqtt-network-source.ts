@@ -33,6 +33,8 @@ export interface MqttNetworkSourceOptions {
   url?: string
   /** Reads the endpoint's Secret and trusted-CA ConfigMap; without it, an endpoint that names one fails to start. */
   reader?: ResourceReader
+  /** ServiceAccountToken: reads the token for an audience (default: the mounted file, as for the publishers). */
+  readServiceAccountToken?: (audience: string) => string
   /** Subscribe as `$share/flowgate-<namespace>-<dataflow>/<filter>` even with one instance (`--shared`). */
   shared: boolean
   /** Session Expiry Interval (s): how long the broker keeps this instance's session and queue while it is away. */
@@ -83,14 +85,14 @@ const noReader: ResourceReader = {
 }
 
 /** The source endpoint's settings (host replaced by `url`'s when given) and what its references resolve to. */
-export async function sourceClientSetup (dataflow: ResolvedDataflow, clientId: string, opts: Pick<MqttNetworkSourceOptions, 'url' | 'reader'> = {}): Promise<{ settings: MqttEndpointSettings, setup: MqttClientSetup }> {
+export async function sourceClientSetup (dataflow: ResolvedDataflow, clientId: string, opts: Pick<MqttNetworkSourceOptions, 'url' | 'reader' | 'readServiceAccountToken'> = {}): Promise<{ settings: MqttEndpointSettings, setup: MqttClientSetup }> {
   const endpoint = dataflow.source
   const stored = endpoint.spec.mqttSettings as MqttEndpointSettings | undefined
   const host = opts.url !== undefined ? new URL(opts.url).host : stored?.host
   if (!host) throw mqttConfigError(`endpoint ${endpoint.namespace}/${endpoint.name} has no mqttSettings.host`)
   const settings: MqttEndpointSettings = { ...stored, host }
   const secrets = await resolveMqttSecrets({ ...endpoint, spec: { ...endpoint.spec, mqttSettings: { ...settings } } }, opts.reader ?? noReader)
-  return { settings, setup: mqttClientOptions(settings, secrets, { clientId }) }
+  return { settings, setup: mqttClientOptions(settings, secrets, { clientId, ...(opts.readServiceAccountToken ? { readServiceAccountToken: opts.readServiceAccountToken } : {}) }) }
 }
 
 export function createMqttNetworkSource (opts: Partial<MqttNetworkSourceOptions> = {}): NonNullable<FlowFactories['mqttSource']> {

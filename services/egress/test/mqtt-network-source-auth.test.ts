@@ -1,5 +1,6 @@
 import t from 'tap'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { generateKeyPairSync, sign } from 'node:crypto'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { Writable } from 'node:stream'
 import { tmpdir } from 'node:os'
@@ -16,7 +17,7 @@ import { createMqttNetworkSource, startEgress, type InboundMqttMessage, type Res
 // as the Kafka → MQTT publisher does: an ingress port with TLS (the test PKI's server certificate) and
 // UsernamePassword; the source trusts the CA from the endpoint's ConfigMap and sends the user name and password of
 // the endpoint's Secret. A wrong password is refused, and the start fails with FG_ERR_MQTT_AUTH_FAILED: logged, and
-// in the dataflow's status.
+// in the dataflow's status. X509Certificate (the Secret's tls.crt / tls.key) and ServiceAccountToken (K8S-SAT) too.
 
 const quiet = pino({ level: 'silent' })
 const BROKER_API = 'mqttbroker.iotoperations.azure.com/v1'
@@ -50,6 +51,21 @@ async function freePort (): Promise<number> {
   const { port } = server.address() as { port: number }
   await new Promise((resolve) => server.close(resolve))
   return port
+}
+
+/** An ingress port with TLS + X509 client certificates signed by the test PKI. */
+async function ingressWithCertificates (t: { teardown: (fn: () => unknown) => void }): Promise<{ port: number }> {
+  const port = await freePort()
+  const access = memoryAccess([
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'server-tls', namespace: NS }, type: 'kubernetes.io/tls', stringData: { 'tls.crt': pki.server.cert, 'tls.key': pki.server.key } },
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'client-ca', namespace: NS }, data: { 'root.pem': pki.root.leaf } },
+    { apiVersion: BROKER_API, kind: 'BrokerAuthentication', metadata: { name: 'x509', namespace: NS }, spec: { authenticationMethods: [{ method: 'X509', x509Settings: { trustedClientCaCert: 'client-ca' } }] } },
+    { apiVersion: BROKER_API, kind: 'BrokerListener', metadata: { name: 'tls', namespace: NS }, spec: { ports: [{ port, protocol: 'Mqtt', authenticationRef: 'x509', tls: { mode: 'Manual', manual: { secretRef: 'server-tls' } } }] } }
+  ])
+  const ingress = await startIngress({ mqttPort: 0, logger: quiet, access, networkHost: '127.0.0.1' })
+  t.teardown(() => ingress.close())
+  await ingress.frontDoor!.ready
+  return { port }
 }
 
 /** An ingress whose only BrokerListener port takes TLS + UsernamePassword (users `egress` and `sensor-1`). */
@@ -145,7 +161,7 @@ t.test('a wrong password is refused: the start fails with FG_ERR_MQTT_AUTH_FAILE
   t.ok(lines.some((l) => l.level === 50 && /refused this egress' credentials/.test(String(l.msg)) && l.code === 0x86), `logged as an error: ${JSON.stringify(lines)}`)
 })
 
-t.test('without the CA from the ConfigMap the TLS handshake fails (Node\'s roots do not know the test CA)', async (t) => {
+t.test('another CA in the endpoint\'s ConfigMap: the TLS handshake fails, logged', async (t) => {
   const { port } = await ingressWithPasswords(t)
   const { logger, lines } = capturingLogger()
   const source = createMqttNetworkSource({ reader: reader(EGRESS_PASSWORD, pki.rogue.root.leaf) })
@@ -155,6 +171,63 @@ t.test('without the CA from the ConfigMap the TLS handshake fails (Node\'s roots
   t.ok(lines.some((l) => l.msg === 'MQTT source error' && /certificate/i.test(String(l.err))), `a TLS error is logged: ${JSON.stringify(lines.map((l) => l.err))}`)
   t.notOk(lines.some((l) => l.msg === 'connected to the MQTT source'), 'never connected')
   t.equal(got, 0)
+})
+
+t.test('X509Certificate: the source presents the endpoint\'s Secret\'s tls.crt / tls.key', async (t) => {
+  const { port } = await ingressWithCertificates(t)
+  const flow = dataflow(port)
+  const settings = (flow.source.spec.mqttSettings as Record<string, unknown>)
+  settings.authentication = { method: 'X509Certificate', x509CertificateSettings: { secretRef: 'egress-cert' } }
+  const egressCert = pki.device('flowgate-egress')
+  const r: ResourceReader = {
+    async secret (_ns, name): Promise<Record<string, Buffer>> { return name === 'egress-cert' ? { 'tls.crt': Buffer.from(egressCert.cert), 'tls.key': Buffer.from(egressCert.key) } : {} },
+    async configMap () { return { 'ca.crt': pki.root.leaf } }
+  }
+  const got: string[] = []
+  const s = await createMqttNetworkSource({ reader: r, drainMs: 100 })(flow, { instanceId: 0, logger: quiet, accept: async (m) => { got.push(m.payload.toString()); return {} } })
+  t.teardown(() => s.close())
+  const device = pki.device('sensor-2')
+  const client = await connectAsync(`mqtts://127.0.0.1:${port}`, { protocolVersion: 5, ca: pki.root.leaf, rejectUnauthorized: true, cert: device.cert, key: device.key, clientId: 'sensor-2' })
+  t.teardown(() => client.endAsync())
+  await client.publishAsync('site/sensor-2/telemetry', 'by certificate', { qos: 1 })
+  await until(() => got.includes('by certificate'), 'the message at the egress')
+  // Without a certificate the same port refuses the source.
+  settings.authentication = { method: 'Anonymous', anonymousSettings: {} }
+  await t.rejects(createMqttNetworkSource({ reader: r })(flow, { instanceId: 1, logger: quiet, accept: async () => ({}) }), { code: 'FG_ERR_MQTT_AUTH_FAILED' })
+})
+
+t.test('ServiceAccountToken: the source sends the token for the endpoint\'s audience as K8S-SAT', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'flowgate-egress-sat-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  await writeFile(join(dir, 'jwks.json'), JSON.stringify({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'RS256', use: 'sig' }] }))
+  const b64 = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url')
+  const token = (aud: string): string => {
+    const now = Math.floor(Date.now() / 1000)
+    const body = `${b64({ alg: 'RS256', kid: 'k1', typ: 'JWT' })}.${b64({ sub: 'system:serviceaccount:flowgate:flowgate-egress', aud, iat: now, exp: now + 600 })}`
+    return `${body}.${sign('sha256', Buffer.from(body), privateKey).toString('base64url')}`
+  }
+  const port = await freePort()
+  const access = memoryAccess([
+    { apiVersion: BROKER_API, kind: 'BrokerAuthentication', metadata: { name: 'sat', namespace: NS }, spec: { authenticationMethods: [{ method: 'ServiceAccountToken', serviceAccountTokenSettings: { audiences: ['flowgate-ingress'], jwksUri: `file://${join(dir, 'jwks.json')}` } }] } },
+    { apiVersion: BROKER_API, kind: 'BrokerListener', metadata: { name: 'sat', namespace: NS }, spec: { ports: [{ port, protocol: 'Mqtt', authenticationRef: 'sat' }] } }
+  ])
+  const ingress = await startIngress({ mqttPort: 0, logger: quiet, access, networkHost: '127.0.0.1' })
+  t.teardown(() => ingress.close())
+  await ingress.frontDoor!.ready
+  const flow = dataflow(port)
+  flow.source.spec.mqttSettings = { host: `127.0.0.1:${port}`, tls: { mode: 'Disabled' }, authentication: { method: 'ServiceAccountToken', serviceAccountTokenSettings: { audience: 'flowgate-ingress' } } }
+  const audiences: string[] = []
+  const got: string[] = []
+  const s = await createMqttNetworkSource({ reader: reader(''), drainMs: 100, readServiceAccountToken: (a) => { audiences.push(a); return token(a) } })(flow, { instanceId: 0, logger: quiet, accept: async (m) => { got.push(m.payload.toString()); return {} } })
+  t.teardown(() => s.close())
+  t.same(audiences, ['flowgate-ingress'], 'the token for the endpoint\'s audience')
+  const device = await connectAsync(`mqtt://127.0.0.1:${port}`, { protocolVersion: 5, clientId: 'sat-device', properties: { authenticationMethod: 'K8S-SAT', authenticationData: Buffer.from(token('flowgate-ingress')) } })
+  t.teardown(() => device.endAsync())
+  await device.publishAsync('site/sat/telemetry', 'by token', { qos: 1 })
+  await until(() => got.includes('by token'), 'the message at the egress')
+  // A token for another audience: refused at the first CONNACK.
+  await t.rejects(createMqttNetworkSource({ reader: reader(''), readServiceAccountToken: () => token('someone-else') })(flow, { instanceId: 1, logger: quiet, accept: async () => ({}) }), { code: 'FG_ERR_MQTT_AUTH_FAILED' })
 })
 
 t.test('in the runtime: a wrong password shows in the dataflow\'s status; the Secret fixed, the dataflow runs', async (t) => {
