@@ -122,10 +122,15 @@ export class MqttToKafkaFlow {
     }
   }
 
-  /** Stops admitting, then waits (up to `timeoutMs`) for what is queued and in flight to settle. */
-  async close (timeoutMs = 10_000): Promise<void> {
+  /**
+   * Stops admitting, then waits (up to `timeoutMs`) for what is queued and in flight to settle. What is left is
+   * dropped as `dataflow-stopped` — or, with `abandon` (the process is shutting down), left unacknowledged: the
+   * device resends it to the next process, and no device hears "done" for a message Kafka does not have.
+   */
+  async close (timeoutMs = 10_000, abandon = false): Promise<void> {
     this.closed = true
-    for (const item of this.waiting.splice(0)) this.drop(item, 'dataflow-stopped')
+    const leave = (item: Item): void => { if (abandon) this.observer.dropped?.(item.message, 'unacknowledged-at-shutdown'); else this.drop(item, 'dataflow-stopped') }
+    for (const item of this.waiting.splice(0)) leave(item)
     if (this.buffered > 0) {
       await Promise.race([
         new Promise<void>((resolve) => this.idle.push(resolve)),
@@ -133,7 +138,7 @@ export class MqttToKafkaFlow {
       ])
     }
     clearTimeout(this.resumeTimer)
-    for (const item of [...this.retry.splice(0), ...this.pending.splice(0)]) this.drop(item, 'dataflow-stopped')
+    for (const item of [...this.retry.splice(0), ...this.pending.splice(0)]) leave(item)
   }
 
   /**

@@ -65,7 +65,8 @@ interface Running {
   /** MQTT → Kafka flows take publishes from the ingress; Kafka → MQTT flows run on their own. */
   flow?: MqttToKafkaFlow
   buffered: () => number
-  close: () => Promise<void>
+  /** `abandon`: the process is shutting down — what is not in Kafka stays unacknowledged (the device resends it). */
+  close: (abandon?: boolean) => Promise<void>
   /** After a hand-over: releases what the flow used (its producer), its messages now the successor's. */
   retire?: () => Promise<void>
   status: StatusTracker
@@ -85,7 +86,11 @@ export interface EgressRuntime {
   /** Resolves once every dataflow in the store at start has been reconciled. */
   readonly ready: Promise<void>
   running: () => string[]
-  close: () => Promise<void>
+  /**
+   * Stops every flow after it drained (bounded). `shutdown`: the process ends — messages not in Kafka are left
+   * unacknowledged rather than answered `dataflow-stopped`, so devices resend them to the next process.
+   */
+  close: (opts?: { shutdown?: boolean }) => Promise<void>
 }
 
 const RESOURCE_KINDS = new Set(['Dataflow', 'DataflowEndpoint', 'DataflowProfile', 'Secret', 'ConfigMap'])
@@ -255,7 +260,7 @@ export function startEgress (settings: {
       resolved,
       flow: resolved.source.embedded ? flow : undefined,
       buffered: () => flow.buffered,
-      close: async () => { await network?.close(); await flow.close(); await destination.close(); m.tally.released = true },
+      close: async (abandon) => { await network?.close(); await flow.close(undefined, abandon); await destination.close(); m.tally.released = true },
       retire: async () => { await destination.close(); m.tally.released = true },
       status,
       ...(startError !== undefined ? { holding: true } : {})
@@ -423,12 +428,14 @@ export function startEgress (settings: {
     metrics,
     ready,
     running: () => [...running.keys()],
-    async close () {
+    async close (opts = {}) {
       abort.abort()
       clearInterval(statusTimer)
-      source.setInterceptor(undefined)
       await reconciling
-      await Promise.all([...running.values()].map(stop))
+      // The interceptor stays until the flows are closed: removed first, publishes arriving meanwhile would find no
+      // flow and be acknowledged at once. A closed flow still answers what it is offered.
+      await Promise.all([...running.values()].map(async (r) => await r.close(opts.shutdown === true)))
+      source.setInterceptor(undefined)
       running.clear()
       refreshEmbeddedFlows()
     }

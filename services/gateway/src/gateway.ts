@@ -75,7 +75,7 @@ export async function startGateway (opts: Partial<GatewayOptions> & { logger?: L
       metrics,
       embeddedMqttHosts: ['localhost', '127.0.0.1', '[::1]'].map((h) => `${h}:${ingress.mqtt.port}`)
     })
-    cleanup.push(() => egress.close())
+    cleanup.push(() => egress.close({ shutdown: true }))
 
     const app: FastifyInstance = Fastify({
       loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
@@ -83,6 +83,9 @@ export async function startGateway (opts: Partial<GatewayOptions> & { logger?: L
       logController: new LogController({ disableRequestLogging: true })
     })
     cleanup.push(() => app.close())
+    // Closed in reverse: publishes are held first (unacknowledged from here on), then the flows drain into Kafka,
+    // then the broker disconnects the devices — which resend whatever was not acknowledged to the next process.
+    cleanup.push(async () => { ingress.holdPublishes() })
     let ready = false
     app.get('/healthz', async () => ({ status: 'ok' }))
     // Anonymous devices off loopback are a choice someone made at start: a probe or an operator sees it here.

@@ -19,6 +19,11 @@ export interface Ingress {
   readonly broker: Aedes
   /** Sets the one interceptor that sees device publishes (the egress runtime in the all-in-one gateway). */
   setInterceptor: (interceptor: PublishInterceptor | undefined) => void
+  /**
+   * Shutting down: from now on no publish is acknowledged or handed on — each stays unacknowledged, and the device
+   * resends it to the next process. Called before the dataflows drain, so nothing arrives after they stopped.
+   */
+  holdPublishes: () => void
   /** The plain MQTT listener's address. */
   readonly mqtt: { host: string, port: number }
   readonly listeners: ReadonlyArray<Omit<Listener, 'close'>>
@@ -35,6 +40,8 @@ export interface Ingress {
 }
 
 const BAD_USERNAME_OR_PASSWORD = 4
+/** Takes every publish and never settles it: no acknowledgement for what will not reach Kafka. */
+const holdForever: PublishInterceptor = () => true
 
 /** Starts the embedded aedes broker (MQTT 3.1.1 and 5) on TCP, and TLS and WebSocket when asked. */
 export async function startIngress (opts: Partial<IngressOptions> & { logger: Logger }): Promise<Ingress> {
@@ -49,6 +56,7 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
   const metrics = createAccessMetrics(options.metricsRegistry)
 
   let interceptor: PublishInterceptor | undefined
+  let holding = false
   let broker: Aedes | undefined
   const access = createAccessHooks({ log, limits, metrics, connectedClients: () => broker?.connectedClients ?? 0 })
   // Permissions found at CONNECT on the built-in listener (the `deviceAuth` option), for the authorize hooks.
@@ -73,7 +81,7 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
       }
     : undefined
   const hooks: AedesOptions = {
-    ...interceptorHooks(() => interceptor ?? sharedInterceptor, authorizePublish, {
+    ...interceptorHooks(() => holding ? holdForever : interceptor ?? sharedInterceptor, authorizePublish, {
       receiveMaximum: limits.receiveMaximum,
       exceeded (client) {
         metrics.receiveMaximumExceeded.inc()
@@ -158,6 +166,7 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
   return {
     broker,
     setInterceptor (next) { interceptor = next },
+    holdPublishes () { holding = true },
     mqtt: { host: tcp.host, port: tcp.port },
     listeners: listeners.map(({ kind, host, port }) => ({ kind, host, port })),
     shared,

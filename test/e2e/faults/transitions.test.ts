@@ -1,6 +1,6 @@
 import t from 'tap'
 import { startGateway } from '@flowgate/gateway'
-import { rig, createTopic, uniqueTopic, kcatConsume, startTestGateway, eventually, manifests, kafkaEndpoint, dataflow, startDeviceLoad, checkAgainstKafka } from '@flowgate/testkit'
+import { rig, createTopic, uniqueTopic, kcatConsume, startTestGateway, eventually, manifests, kafkaEndpoint, dataflow, secret, startDeviceLoad, checkAgainstKafka } from '@flowgate/testkit'
 
 // Every PUBACK is a promise through transitions: devices (MQTT 5 and 3.1.1) publish QoS 1 sequence numbers at
 // ~600 msg/s while the dataflow's endpoint is edited three times, then while the gateway shuts down. Afterwards kcat
@@ -58,4 +58,35 @@ t.test('gateway shut down under load: every acknowledged message is in Kafka', {
   t.comment(JSON.stringify({ sent: load.sent, ...check, missing: check.missing.length, failed: load.failed.size }))
   t.ok(check.acknowledged > 500, `load ran (${check.acknowledged} acknowledged)`)
   t.same(check.missing.slice(0, 10), [], `no acknowledged message missing (${check.missing.length} missing)`)
+})
+
+t.test('a dataflow whose Secret lacks its password at first holds its publishes unacknowledged, then delivers them when the Secret comes', { timeout: 120_000 }, async (t) => {
+  const topic = uniqueTopic('fault-secret')
+  await createTopic(topic, 3)
+  const gw = await startTestGateway(t, startGateway)
+  const sasl = r.users['scram-sha-256']
+  // The Secret exists (references resolve) but has no password yet: the dataflow cannot start.
+  const applied = await gw.admin.apply(manifests(
+    secret('late-secret', { username: sasl.username }),
+    kafkaEndpoint({ name: 'kafka', host: r.listeners.saslPlaintext, authentication: { method: 'Sasl', saslSettings: { saslType: 'ScramSha256', secretRef: 'late-secret' } }, settings: { partitionStrategy: 'Property', partitionKeyProperty: 'device-id' } }),
+    dataflow({ name: 'load', source: { endpointRef: 'default', dataSources: ['load/#'] }, destination: { endpointRef: 'kafka', dataDestination: topic } })
+  ))
+  t.equal(applied.status, 200, JSON.stringify(applied.body))
+  const status = await eventually(async () => {
+    const s = (await gw.admin.get('/api/v1/namespaces/azure-iot-operations/dataflows/load')).body.status
+    return s?.conditions?.[0]?.status === 'False' ? s.conditions[0] : undefined
+  }, 20_000, 'the dataflow to report why it does not run')
+  t.match(status.message, /password|late-secret/, `status says what is missing: ${status.message}`)
+  const load = await startDeviceLoad({ url: `mqtt://127.0.0.1:${gw.mqtt.port}`, prefix: 'load', devices, rate: 100, window: 20 })
+  t.teardown(() => load.close())
+  await new Promise((resolve) => setTimeout(resolve, 2000))
+  t.equal(load.acked.size, 0, 'nothing acknowledged while the dataflow cannot start')
+  t.equal((await gw.admin.apply(manifests(secret('late-secret', { username: sasl.username, password: sasl.password })))).status, 200)
+  await eventually(async () => load.acked.size > 200 ? true : undefined, 30_000, 'messages acknowledged once the Secret exists')
+  await load.stop()
+  const records = await kcatConsume(r, 'plaintext', topic, load.sent + 1000)
+  const check = checkAgainstKafka(load.acked, records)
+  t.comment(JSON.stringify({ sent: load.sent, ...check, missing: check.missing.length, failed: load.failed.size }))
+  t.same(check.missing.slice(0, 10), [], `no acknowledged message missing (${check.missing.length} missing)`)
+  t.same(check.reordered, [], 'no key\'s sequence goes backwards')
 })
