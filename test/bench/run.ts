@@ -9,8 +9,9 @@ import { splitBench } from './split.bench.js'
 import { tailBench } from './tail.bench.js'
 import { translatorBench } from './translator.bench.js'
 import { latencyBench } from './latency.bench.js'
+import { authBench } from './auth.js'
 
-const benches: Bench[] = [producerBench, mqttToKafkaBench, latencyBench, kafkaToMqttBench, splitBench, tailBench, translatorBench]
+const benches: Bench[] = [producerBench, mqttToKafkaBench, latencyBench, kafkaToMqttBench, splitBench, tailBench, translatorBench, authBench]
 
 const wanted = process.argv.slice(2)
 const unknown = wanted.filter((w) => !benches.some((b) => b.name === w))
