@@ -44,14 +44,23 @@ async function accepts (port: number): Promise<boolean> {
   })
 }
 
-export async function startSoloBroker (): Promise<SoloBroker> {
+export interface SoloBrokerOptions {
+  /**
+   * The port the broker hands clients in Metadata (`advertised.listeners`) while it listens on its own: a fault
+   * proxy (`startFaultProxy`) listening there then carries every connection after the bootstrap one. `bootstrap`
+   * stays the real listener.
+   */
+  advertisedPort?: number
+}
+
+export async function startSoloBroker (options: SoloBrokerOptions = {}): Promise<SoloBroker> {
   const { classpath } = await rig()
   const dir = mkdtempSync(join(tmpdir(), 'flowgate-solo-kafka-'))
   const [port, controller] = [await freePort(), await freePort()]
   const props = join(dir, 'server.properties')
   writeFileSync(props, [
     'process.roles=broker,controller', 'node.id=1', `controller.quorum.voters=1@127.0.0.1:${controller}`,
-    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}`, `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}`, `advertised.listeners=PLAINTEXT://127.0.0.1:${options.advertisedPort ?? port}`,
     'controller.listener.names=CONTROLLER', 'inter.broker.listener.name=PLAINTEXT', 'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
     `log.dirs=${join(dir, 'data')}`, 'num.partitions=1', 'offsets.topic.replication.factor=1', 'transaction.state.log.replication.factor=1',
     'transaction.state.log.min.isr=1', 'group.initial.rebalance.delay.ms=0', 'auto.create.topics.enable=false'
