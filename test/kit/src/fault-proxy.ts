@@ -224,6 +224,11 @@ function findPartition (frame: Buffer, version: number, topic: string | undefine
   return undefined
 }
 
+/**
+ * Starts a proxy on 127.0.0.1:`listenPort` (0: any free port) forwarding to `target`, which is read at each new
+ * connection: a test may start the proxy first (holding its port, which nothing else can take meanwhile), start a
+ * broker advertising `proxy.port`, then set `target.port` to the broker's real one.
+ */
 export async function startFaultProxy (target: { host: string, port: number }, listenPort = 0): Promise<FaultProxy> {
   const open = new Set<Connection>()
   let refusing = false
