@@ -132,7 +132,12 @@ export function createBatchingProducer (kafka: Kafka, endpoint: KafkaEndpoint, o
       createPartitioner: Partitioners.DefaultPartitioner,
       retry: { ...(opts.retry ?? defaults.retry) }
     })
-    return p.connect().then(() => { producer = p; return p }, (err: unknown) => {
+    return p.connect().then(() => {
+      // Closed while connecting: this producer is nobody's, and its sockets would keep the process alive.
+      if (closed) { void p.disconnect().catch(() => {}); throw Object.assign(new Error('producer closed'), { code: 'FG_ERR_KAFKA_CLOSED' }) }
+      producer = p
+      return p
+    }, (err: unknown) => {
       producerReady = undefined
       void p.disconnect().catch(() => {})
       throw err
@@ -375,9 +380,10 @@ export function createBatchingProducer (kafka: Kafka, endpoint: KafkaEndpoint, o
       closed = true
       await flush()
       const p = producer
+      const connecting = producerReady
       producer = undefined
       producerReady = undefined
-      await Promise.all([p?.disconnect().catch(() => {}), metadata.close()])
+      await Promise.all([p?.disconnect().catch(() => {}), connecting?.catch(() => {}), metadata.close()])
     },
     counters,
     idempotent,

@@ -40,12 +40,11 @@ export async function startGateway (opts: Partial<GatewayOptions> & { logger?: L
       allowAnonymous: options.allowAnonymous,
       ...(options.networkHost !== undefined ? { networkHost: options.networkHost } : {}),
       limits: options.limits,
-      metricsRegistry: metrics.registry
+      metricsRegistry: metrics.registry,
+      holdConnections: true
     })
     cleanup.push(() => ingress.close())
     const admin = await openAdminState({ dataDir: options.dataDir, store, logger: log.child({ component: 'admin' }), mqttHost: `localhost:${ingress.mqtt.port}` })
-    // BrokerListener ports: the stored listeners, with their Secrets opened by the admin's cipher.
-    const frontDoor = ingress.openFrontDoor(storeAccessSource(store, { open: (s) => admin.cipher.open(s), seal: (s) => admin.cipher.seal(s) }))
 
     const reader: ResourceReader = {
       async secret (namespace, name) {
@@ -96,7 +95,11 @@ export async function startGateway (opts: Partial<GatewayOptions> & { logger?: L
     await app.register(translatorRoutes, {})
     await app.register(adminPlugin, { store, token: admin.token, cipher: admin.cipher, logger: log.child({ component: 'admin' }), tail })
     await app.listen({ host: options.host, port: options.httpPort })
-    await Promise.all([egress.ready, frontDoor.ready])
+    await egress.ready
+    // Devices come in only now: the dataflows in the store run, so every publish finds its flow.
+    ingress.open()
+    // BrokerListener ports: the stored listeners, with their Secrets opened by the admin's cipher.
+    await ingress.openFrontDoor(storeAccessSource(store, { open: (s) => admin.cipher.open(s), seal: (s) => admin.cipher.seal(s) })).ready
     ready = true
 
     const address = app.server.address() as AddressInfo

@@ -6,7 +6,9 @@ import { FG_ERR_INGRESS_OPEN_BIND, FG_ERR_INGRESS_PORT_IN_USE } from './errors.j
 import { isLoopbackHost } from './loopback.js'
 import { interceptorHooks, type PublishInterceptor } from './interceptor.js'
 import { permits, type DevicePermissions } from './device-auth.js'
-import { tcpListener, tlsListener, wsListener, type Listener } from './listeners.js'
+import { tcpListener, tlsListener, wsListener, type Handle, type Listener } from './listeners.js'
+import type { Duplex } from 'node:stream'
+import type { IncomingMessage } from 'node:http'
 import { createSharedSubscriptions, type SharedSubscriptions } from './shared-subscriptions.js'
 import { createSessionPersistence } from './persistence.js'
 import { createAccessHooks } from './access/sessions.js'
@@ -24,6 +26,8 @@ export interface Ingress {
    * resends it to the next process. Called before the dataflows drain, so nothing arrives after they stopped.
    */
   holdPublishes: () => void
+  /** With `holdConnections`: lets the devices that connected meanwhile (and all later ones) in. */
+  open: () => void
   /** The plain MQTT listener's address. */
   readonly mqtt: { host: string, port: number }
   readonly listeners: ReadonlyArray<Omit<Listener, 'close'>>
@@ -130,15 +134,16 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
 
   broker = await Aedes.createBroker(hooks)
   shared.attach(broker)
+  const gate = connectionGate(broker, options.holdConnections === true)
   broker.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'))
   broker.on('connectionError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'mqtt connection error'))
 
   const listeners: Listener[] = []
   const closeListeners = async (): Promise<void> => { for (const l of listeners.splice(0)) await l.close() }
   try {
-    listeners.push(await bind(() => tcpListener(broker, options.host, options.mqttPort), options.host, options.mqttPort))
-    if (options.tls) { const tls = options.tls; listeners.push(await bind(() => tlsListener(broker, options.host, tls.port, tls), options.host, tls.port)) }
-    if (options.wsPort !== undefined) { const port = options.wsPort; listeners.push(await bind(() => wsListener(broker, options.host, port), options.host, port)) }
+    listeners.push(await bind(() => tcpListener(gate.handle, options.host, options.mqttPort), options.host, options.mqttPort))
+    if (options.tls) { const tls = options.tls; listeners.push(await bind(() => tlsListener(gate.handle, options.host, tls.port, tls), options.host, tls.port)) }
+    if (options.wsPort !== undefined) { const port = options.wsPort; listeners.push(await bind(() => wsListener(gate.handle, options.host, port), options.host, port)) }
   } catch (err) {
     await closeListeners()
     await new Promise<void>((resolve) => broker!.close(() => resolve()))
@@ -166,6 +171,7 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
   return {
     broker,
     setInterceptor (next) { interceptor = next },
+    open: gate.open,
     holdPublishes () { holding = true },
     mqtt: { host: tcp.host, port: tcp.port },
     listeners: listeners.map(({ kind, host, port }) => ({ kind, host, port })),
@@ -179,6 +185,26 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
       const closing = Promise.all([closeListeners(), frontDoor?.close()])
       await new Promise<void>((resolve) => started.close(() => resolve()))
       await closing
+    }
+  }
+}
+
+/**
+ * Connections accepted while the gateway is not ready yet wait here, unread: a device that reconnects at boot (a
+ * persistent session resending what the last process never acknowledged) must not find a broker with no dataflow
+ * behind it, which would acknowledge its messages into nothing. The port is bound at once, so its number is known.
+ */
+function connectionGate (broker: Aedes, holding: boolean): { handle: Handle, open: () => void } {
+  let waiting: Array<[Duplex, IncomingMessage | undefined]> | undefined = holding ? [] : undefined
+  return {
+    handle (stream, req) {
+      if (waiting === undefined) return broker.handle(stream as never, req as never)
+      waiting.push([stream, req])
+    },
+    open () {
+      const held = waiting ?? []
+      waiting = undefined
+      for (const [stream, req] of held) if (!stream.destroyed) broker.handle(stream as never, req as never)
     }
   }
 }

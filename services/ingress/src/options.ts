@@ -41,6 +41,11 @@ export interface IngressOptions {
   limits?: Partial<BrokerLimits>
   /** Prometheus registry for the broker's counters (refusals by listener and reason). */
   metricsRegistry?: Registry
+  /**
+   * Bind the listeners but hold the connections unread until `ingress.open()`: the gateway opens once its dataflows
+   * run, so no publish arrives before a flow can take it.
+   */
+  holdConnections?: boolean
   /** Bounds of MQTT 5 shared-subscription groups (shared-subscriptions.ts has the defaults). */
   sharedSubscriptions?: Partial<SharedSubscriptionOptions>
 }

@@ -1,6 +1,11 @@
 import t from 'tap'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { connect } from 'mqtt'
+import { pino } from 'pino'
 import { startGateway } from '@flowgate/gateway'
-import { rig, createTopic, uniqueTopic, kcatConsume, startTestGateway, eventually, manifests, kafkaEndpoint, dataflow, secret, startDeviceLoad, checkAgainstKafka } from '@flowgate/testkit'
+import { rig, createTopic, uniqueTopic, kcatConsume, startTestGateway, eventually, manifests, kafkaEndpoint, dataflow, secret, startDeviceLoad, checkAgainstKafka, freePort } from '@flowgate/testkit'
 
 // Every PUBACK is a promise through transitions: devices (MQTT 5 and 3.1.1) publish QoS 1 sequence numbers at
 // ~600 msg/s while the dataflow's endpoint is edited three times, then while the gateway shuts down. Afterwards kcat
@@ -89,4 +94,47 @@ t.test('a dataflow whose Secret lacks its password at first holds its publishes 
   t.comment(JSON.stringify({ sent: load.sent, ...check, missing: check.missing.length, failed: load.failed.size }))
   t.same(check.missing.slice(0, 10), [], `no acknowledged message missing (${check.missing.length} missing)`)
   t.same(check.reordered, [], 'no key\'s sequence goes backwards')
+})
+
+t.test('gateway restarted while devices reconnect: nothing is acknowledged before the dataflows run', { timeout: 120_000 }, async (t) => {
+  const topic = uniqueTopic('fault-boot')
+  await createTopic(topic, 3)
+  const dataDir = mkdtempSync(join(tmpdir(), 'flowgate-boot-'))
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
+  const mqttPort = await freePort()
+  const quiet = pino({ level: 'silent' })
+  const first = await startGateway({ httpPort: 0, mqttPort, dataDir, logger: quiet })
+  const base = `http://127.0.0.1:${first.http.port}`
+  const applied = await fetch(`${base}/api/v1/apply`, { method: 'POST', headers: { authorization: `Bearer ${first.token}`, 'content-type': 'application/json' }, body: flow(topic, 5) })
+  t.equal(applied.status, 200)
+  await first.close()
+
+  // Devices hammer the port while the next process starts: each publishes as soon as it gets in.
+  const acked = new Set<string>()
+  let stop = false
+  const devicesDone = Promise.all(devices.map(async (d) => {
+    let seq = 0
+    while (!stop) {
+      // connect(), not connectAsync(): a refused attempt's client must be ended too, or its socket outlives the test.
+      const client = connect(`mqtt://127.0.0.1:${mqttPort}`, { protocolVersion: d.protocolVersion, clientId: d.clientId, reconnectPeriod: 0, connectTimeout: 20_000 })
+      const inside = await new Promise<boolean>((resolve) => { client.once('connect', () => resolve(true)); client.once('error', () => resolve(false)); client.once('close', () => resolve(false)) })
+      if (!inside) { client.end(true); await new Promise((resolve) => setTimeout(resolve, 10)); continue }
+      while (!stop && client.connected) {
+        const payload = `${d.clientId}:${++seq}`
+        await client.publishAsync(`load/${d.clientId}`, payload, { qos: 1, ...(d.protocolVersion === 5 ? { properties: { userProperties: { 'device-id': d.clientId } } } : {}) })
+          .then(() => { acked.add(payload) }, () => {})
+      }
+      await client.endAsync(true)
+    }
+  }))
+  const second = await startGateway({ httpPort: 0, mqttPort, dataDir, logger: quiet })
+  t.teardown(() => second.close())
+  await new Promise((resolve) => setTimeout(resolve, 2000))
+  stop = true
+  await devicesDone
+  const records = await kcatConsume(r, 'plaintext', topic, acked.size + 1000)
+  const check = checkAgainstKafka(acked, records)
+  t.comment(JSON.stringify({ ...check, missing: check.missing.length }))
+  t.ok(check.acknowledged > 100, `devices got in (${check.acknowledged} acknowledged)`)
+  t.same(check.missing.slice(0, 10), [], `no acknowledged message missing (${check.missing.length} missing)`)
 })

@@ -68,6 +68,8 @@ export async function startPortServer (initial: ResolvedPort, handle: HandleConn
     },
     async close () {
       for (const s of streams) s.destroy()
+      // Sockets that never became an MQTT stream (a TLS handshake, a WebSocket upgrade still under way).
+      for (const s of raw) s.destroy()
       if (wss !== undefined) { for (const c of wss.clients) c.terminate(); await new Promise<void>((resolve) => wss!.close(() => resolve())) }
       await new Promise<void>((resolve) => server.close(() => resolve()))
     }
@@ -100,6 +102,8 @@ export async function startPortServer (initial: ResolvedPort, handle: HandleConn
       handle(stream, { port: self, ...(config.tls !== undefined ? { tlsSocket: req.socket as TLSSocket } : {}) }, req)
     })
   }
+  const raw = new Set<Socket>()
+  server.on('connection', (socket: Socket) => { raw.add(socket); socket.once('close', () => raw.delete(socket)) })
   server.listen(config.port, config.host)
   await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => { throw err })])
   const address = server.address() as AddressInfo
