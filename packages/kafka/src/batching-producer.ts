@@ -43,6 +43,8 @@ export interface BatchingProducerOptions {
   retry?: KafkaRetry
   /** Per-request broker ack timeout (ms). */
   ackTimeoutMs?: number
+  /** How long "unknown topic or partition" is retried before records are dropped as `topic-missing` (ms; 10 s). */
+  topicMissingGraceMs?: number
 }
 
 export interface BatchingProducer {
@@ -121,8 +123,12 @@ export function createBatchingProducer (kafka: Kafka, endpoint: KafkaEndpoint, o
   let pendingBytes = 0
   let timer: NodeJS.Timeout | undefined
   let closed = false
+  /** Set once close() flushed: a producer still connecting then is disconnected at once. */
+  let released = false
   const lanes = new Map<string, Lane>()
   const unsettled = new Set<Promise<void>>()
+  /** When each topic was first answered "unknown topic or partition" in the current run of such answers. */
+  const topicMissingSince = new Map<string, number>()
 
   function newProducer (): Promise<Producer> {
     const p = kafka.producer({
@@ -134,7 +140,7 @@ export function createBatchingProducer (kafka: Kafka, endpoint: KafkaEndpoint, o
     })
     return p.connect().then(() => {
       // Closed while connecting: this producer is nobody's, and its sockets would keep the process alive.
-      if (closed) { void p.disconnect().catch(() => {}); throw Object.assign(new Error('producer closed'), { code: 'FG_ERR_KAFKA_CLOSED' }) }
+      if (released) { void p.disconnect().catch(() => {}); throw Object.assign(new Error('producer closed'), { code: 'FG_ERR_KAFKA_CLOSED' }) }
       producer = p
       return p
     }, (err: unknown) => {
@@ -205,15 +211,24 @@ export function createBatchingProducer (kafka: Kafka, endpoint: KafkaEndpoint, o
         for (const i of items) await produce(topic, [i])
         return
       }
-      if (!c.permanent) {
+      let failure: unknown = err
+      if (c.code === 'FG_ERR_KAFKA_TOPIC_MISSING') {
+        // Right after a topic is created, or while partitions move, brokers answer "unknown" for a moment: retried
+        // for a while (the flow holds the messages), dropped as missing only when it lasts.
+        const since = topicMissingSince.get(topic) ?? Date.now()
+        topicMissingSince.set(topic, since)
+        if (Date.now() - since < (opts.topicMissingGraceMs ?? 10_000)) failure = new KafkaEndpointError({ ...c, permanent: false }, { cause: err })
+      }
+      if (!c.permanent || failure !== err) {
         resetProducer()
-        retriableFailure.set(topic, err)
+        retriableFailure.set(topic, failure)
       }
       if (c.code === 'FG_ERR_KAFKA_TOPIC_MISSING' || !c.permanent) metadata.invalidate(topic)
       logger.debug({ topic, records: items.length, code: c.code }, 'send failed')
-      fail(items, err)
+      fail(items, failure)
       return
     }
+    topicMissingSince.delete(topic)
     const ms = performance.now() - started
     let bytes = 0
     for (const i of items) bytes += i.size
@@ -379,6 +394,7 @@ export function createBatchingProducer (kafka: Kafka, endpoint: KafkaEndpoint, o
     async close () {
       closed = true
       await flush()
+      released = true
       const p = producer
       const connecting = producerReady
       producer = undefined

@@ -35,6 +35,9 @@ interface ErrorLike { name?: string, type?: string, code?: string | number, mess
 
 const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE'])
 const NOT_AUTHORIZED = new Set(['TOPIC_AUTHORIZATION_FAILED', 'GROUP_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED'])
+// The idempotent producer's own state went out of step with the broker (a lost response, a restarted broker): a new
+// producer id fixes it. Retried with a fresh producer — a duplicate is acceptable, a gap is not.
+const PRODUCER_STATE = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING', 'PRODUCER_FENCED'])
 const AUTH_FAILED = new Set(['SASL_AUTHENTICATION_FAILED', 'ILLEGAL_SASL_STATE', 'UNSUPPORTED_SASL_MECHANISM'])
 // Node's TLS verification failures: the broker is reachable but we refuse it (or it refuses our certificate).
 const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|ERR_OSSL_)/
@@ -63,6 +66,7 @@ export function classifyKafkaError (err: unknown): KafkaErrorClass {
     const type = e.type ?? ''
     const code = typeof e.code === 'string' ? e.code : ''
     if (TOO_LARGE.has(type)) return { code: 'FG_ERR_KAFKA_TOO_LARGE', permanent: true, reason }
+    if (PRODUCER_STATE.has(type)) return { code: 'FG_ERR_KAFKA_RETRIABLE', permanent: false, reason }
     if (NOT_AUTHORIZED.has(type)) return { code: 'FG_ERR_KAFKA_NOT_AUTHORIZED', permanent: true, reason }
     if (type === 'UNKNOWN_TOPIC_OR_PARTITION') return { code: 'FG_ERR_KAFKA_TOPIC_MISSING', permanent: true, reason }
     if (AUTH_FAILED.has(type) || e.name === 'KafkaJSSASLAuthenticationError' || AZURE_IDENTITY.has(e.name ?? '')) {

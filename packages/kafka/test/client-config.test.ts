@@ -99,4 +99,8 @@ t.test('kafkajs and Node errors map to stable codes', async (t) => {
   t.match(classifyKafkaError(Object.assign(new Error('self-signed certificate in certificate chain'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' })), { code: 'FG_ERR_KAFKA_AUTH_FAILED' })
   t.match(classifyKafkaError(proto('NOT_LEADER_FOR_PARTITION', true)), { code: 'FG_ERR_KAFKA_RETRIABLE', permanent: false })
   t.match(classifyKafkaError(proto('UNSUPPORTED_COMPRESSION_TYPE', false)), { code: 'FG_ERR_KAFKA_REJECTED', permanent: true })
+  // The idempotent producer's state lost step with the broker: a fresh producer and a retry, never a drop.
+  for (const type of ['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH']) {
+    t.match(classifyKafkaError(wrapped(proto(type, false))), { code: 'FG_ERR_KAFKA_RETRIABLE', permanent: false }, type)
+  }
 })

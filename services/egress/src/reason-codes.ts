@@ -38,7 +38,8 @@ export function dropReasonOf (code: string): string {
  * endpoint or its Secret (which restarts the dataflow). The flow holds its messages and reports the cause instead of
  * dropping them one by one.
  */
-const ENDPOINT_FAILURES = new Set(['FG_ERR_KAFKA_AUTH_FAILED', 'FG_ERR_KAFKA_CONFIG'])
+// A refused ACL (topic or cluster authorization) is fixed by an operator, like a wrong password: the messages wait.
+const ENDPOINT_FAILURES = new Set(['FG_ERR_KAFKA_AUTH_FAILED', 'FG_ERR_KAFKA_CONFIG', 'FG_ERR_KAFKA_NOT_AUTHORIZED'])
 
 export function holdsTheFlow (code: string): boolean {
   return ENDPOINT_FAILURES.has(code)
