@@ -17,6 +17,7 @@ import { performance } from 'node:perf_hooks'
 import { connect as tlsConnect } from 'node:tls'
 import { fileURLToPath } from 'node:url'
 import type { Bench, Measurement } from './lib/types.js'
+import { framer } from './lib/raw-mqtt.js'
 
 const self = fileURLToPath(import.meta.url)
 const repo = fileURLToPath(new URL('../../', import.meta.url))
@@ -87,23 +88,6 @@ function openSocket (target: Target, ca: string, i: number): Socket {
   return s
 }
 
-/** Splits MQTT frames out of a byte stream; `onFrame(type, flagsByte, body)`. */
-function framer (onFrame: (first: number, body: Buffer) => void): (chunk: Buffer) => void {
-  let buf: Buffer = Buffer.alloc(0)
-  return (chunk) => {
-    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk
-    let at = 0
-    for (;;) {
-      if (buf.length - at < 2) break
-      let len = 0; let mul = 1; let i = at + 1; let b
-      do { if (i >= buf.length) { len = -1; break } b = buf[i++]!; len += (b & 0x7f) * mul; mul *= 128 } while (b & 0x80)
-      if (len < 0 || buf.length - i < len) break
-      onFrame(buf[at]!, buf.subarray(i, i + len))
-      at = i + len
-    }
-    buf = at === buf.length ? Buffer.alloc(0) : buf.subarray(at)
-  }
-}
 
 /** One raw connect: (TLS handshake,) CONNECT, CONNACK, DISCONNECT, wait for the close. Rejects on a refusal. */
 async function rawConnectOnce (target: Target, ca: string, i: number, clientId: string): Promise<void> {

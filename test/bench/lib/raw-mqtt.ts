@@ -33,33 +33,22 @@ export async function rawPublisher (host: string, port: number, clientId: string
 
   const waiting = new Map<number, (reasonCode: number) => void>()
   let nextId = 1
-  let buf: Buffer = Buffer.alloc(0)
   let connected!: () => void
   let failed!: (e: Error) => void
   const ready = new Promise<void>((resolve, reject) => { connected = resolve; failed = reject })
   socket.on('error', (e) => failed(e))
   socket.on('close', () => { for (const done of waiting.values()) done(0x80); waiting.clear(); failed(new Error('connection closed')) })
-  socket.on('data', (chunk: Buffer) => {
-    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk
-    let at = 0
-    for (;;) {
-      if (buf.length - at < 2) break
-      let len = 0; let mul = 1; let i = at + 1; let b
-      do { if (i >= buf.length) { len = -1; break } b = buf[i++]!; len += (b & 0x7f) * mul; mul *= 128 } while (b & 0x80)
-      if (len < 0 || buf.length - i < len) break
-      const type = buf[at]! >> 4
-      if (type === 4) { // PUBACK: packet id, then a reason code when the length says so
-        const id = buf.readUInt16BE(i)
-        const done = waiting.get(id)
-        waiting.delete(id)
-        done?.(len > 2 ? buf[i + 2]! : 0)
-      } else if (type === 2) { // CONNACK: flags, reason code
-        if (buf[i + 1]! >= 0x80) failed(new Error(`CONNACK reason 0x${buf[i + 1]!.toString(16)}`)); else connected()
-      }
-      at = i + len
+  socket.on('data', framer((first, body) => {
+    const type = first >> 4
+    if (type === 4) { // PUBACK: packet id, then a reason code when the length says so
+      const id = body.readUInt16BE(0)
+      const done = waiting.get(id)
+      waiting.delete(id)
+      done?.(body.length > 2 ? body[2]! : 0)
+    } else if (type === 2) { // CONNACK: flags, reason code
+      if (body[1]! >= 0x80) failed(new Error(`CONNACK reason 0x${body[1]!.toString(16)}`)); else connected()
     }
-    buf = at === buf.length ? Buffer.alloc(0) : buf.subarray(at)
-  })
+  }))
   await ready
   // Publishes released by one chunk of PUBACKs leave in one write: cork now, uncork once this tick is done.
   let corked = false
@@ -140,4 +129,22 @@ export async function rawSubscriber (host: string, port: number, clientId: strin
   })
   await ready
   return { end () { socket.end(); socket.destroy() } }
+}
+
+/** Splits MQTT frames out of a byte stream: `onFrame(firstByte, body)` per whole packet, across chunk boundaries. */
+export function framer (onFrame: (first: number, body: Buffer) => void): (chunk: Buffer) => void {
+  let buf: Buffer = Buffer.alloc(0)
+  return (chunk) => {
+    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk
+    let at = 0
+    for (;;) {
+      if (buf.length - at < 2) break
+      let len = 0; let mul = 1; let i = at + 1; let b
+      do { if (i >= buf.length) { len = -1; break } b = buf[i++]!; len += (b & 0x7f) * mul; mul *= 128 } while (b & 0x80)
+      if (len < 0 || buf.length - i < len) break
+      onFrame(buf[at]!, buf.subarray(i, i + len))
+      at = i + len
+    }
+    buf = at === buf.length ? Buffer.alloc(0) : buf.subarray(at)
+  }
 }

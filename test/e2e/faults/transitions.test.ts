@@ -1,11 +1,11 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect } from 'mqtt'
 import { pino } from 'pino'
 import { startGateway } from '@flowgate/gateway'
-import { rig, createTopic, uniqueTopic, kcatConsume, startTestGateway, eventually, manifests, kafkaEndpoint, dataflow, secret, startDeviceLoad, checkAgainstKafka, freePort } from '@flowgate/testkit'
+import { rig, createTopic, uniqueTopic, kcatConsume, startTestGateway, eventually, manifests, kafkaEndpoint, dataflow, secret, startDeviceLoad, checkAgainstKafka, freePort, type DeviceLoad } from '@flowgate/testkit'
 
 // Every PUBACK is a promise through transitions: devices (MQTT 5 and 3.1.1) publish QoS 1 sequence numbers at
 // ~600 msg/s while the dataflow's endpoint is edited three times, then while the gateway shuts down. Afterwards kcat
@@ -25,14 +25,20 @@ async function ready (gw: Awaited<ReturnType<typeof startTestGateway>>): Promise
   await eventually(async () => (await gw.admin.get('/api/v1/namespaces/azure-iot-operations/dataflows/load')).body.status?.conditions?.[0]?.status === 'True' ? true : undefined, 20_000, 'the dataflow Ready')
 }
 
-t.test('endpoint edited three times under load: every acknowledged message is in Kafka, in order per key', { timeout: 120_000 }, async (t) => {
-  const topic = uniqueTopic('fault-edit')
+/** A gateway with the dataflow Ready and the four devices publishing into it. */
+async function flowUnderLoad (t: Test, name: string): Promise<{ topic: string, gw: Awaited<ReturnType<typeof startTestGateway>>, load: DeviceLoad }> {
+  const topic = uniqueTopic(name)
   await createTopic(topic, 3)
   const gw = await startTestGateway(t, startGateway)
   t.equal((await gw.admin.apply(flow(topic, 5))).status, 200)
   await ready(gw)
   const load = await startDeviceLoad({ url: `mqtt://127.0.0.1:${gw.mqtt.port}`, prefix: 'load', devices, rate: 150 })
   t.teardown(() => load.close())
+  return { topic, gw, load }
+}
+
+t.test('endpoint edited three times under load: every acknowledged message is in Kafka, in order per key', { timeout: 120_000 }, async (t) => {
+  const { topic, gw, load } = await flowUnderLoad(t, 'fault-edit')
   for (const latencyMs of [20, 50, 10]) {
     await new Promise((resolve) => setTimeout(resolve, 1500))
     t.equal((await gw.admin.apply(flow(topic, latencyMs))).status, 200, `batching.latencyMs → ${latencyMs}`)
@@ -48,13 +54,7 @@ t.test('endpoint edited three times under load: every acknowledged message is in
 })
 
 t.test('gateway shut down under load: every acknowledged message is in Kafka', { timeout: 120_000 }, async (t) => {
-  const topic = uniqueTopic('fault-stop')
-  await createTopic(topic, 3)
-  const gw = await startTestGateway(t, startGateway)
-  t.equal((await gw.admin.apply(flow(topic, 5))).status, 200)
-  await ready(gw)
-  const load = await startDeviceLoad({ url: `mqtt://127.0.0.1:${gw.mqtt.port}`, prefix: 'load', devices, rate: 150 })
-  t.teardown(() => load.close())
+  const { topic, gw, load } = await flowUnderLoad(t, 'fault-stop')
   await new Promise((resolve) => setTimeout(resolve, 2000))
   await gw.close()
   await load.stop(5000)
