@@ -5,8 +5,14 @@
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
+// Fault tests (test/e2e/faults) append one row per scenario here (test/kit's reportFault); printed after the run.
+const faultTable = process.env.FLOWGATE_FAULT_TABLE ?? join(tmpdir(), 'flowgate-fault-table.jsonl')
+rmSync(faultTable, { force: true })
 const tap = spawn(process.execPath, [fileURLToPath(new URL('../node_modules/tap/dist/esm/run.mjs', import.meta.url)), '--reporter=tap', ...process.argv.slice(2)], {
   cwd: root,
   stdio: ['ignore', 'pipe', 'inherit']
@@ -39,5 +45,12 @@ for await (const line of createInterface({ input: tap.stdout })) {
 }
 const code = await new Promise((resolve) => tap.on('close', (c) => resolve(c ?? 1)))
 if (code !== 0 && counts.failed === 0) counts.failed++
+if (existsSync(faultTable)) {
+  const rows = readFileSync(faultTable, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line))
+  process.stdout.write('\nfault scenarios (every acknowledged message must be in Kafka):\n')
+  process.stdout.write('| scenario | acknowledged | in Kafka | missing | duplicates | max RSS |\n| --- | --- | --- | --- | --- | --- |\n')
+  for (const r of rows) process.stdout.write(`| ${r.scenario} | ${r.acknowledged} | ${r.inKafka} | ${r.missing} | ${r.duplicates} | ${r.maxRssMb !== undefined ? `${r.maxRssMb} MB` : '–'} |\n`)
+  process.stdout.write('\n')
+}
 process.stdout.write(`${counts.passed} passed, ${counts.failed} failed${counts.skipped ? `, ${counts.skipped} skipped` : ''}\n`)
 process.exitCode = code

@@ -12,6 +12,11 @@ export interface DeviceLoadOptions {
   rate: number
   /** Unacknowledged publishes a device keeps at most (its in-flight window). */
   window?: number
+  /**
+   * Persistent sessions (clean: false; v5 with a session expiry): after a reconnect the device resends what was not
+   * acknowledged, as a device that must not lose data does. Default false.
+   */
+  persistent?: boolean
 }
 
 export interface DeviceLoad {
@@ -37,7 +42,15 @@ export async function startDeviceLoad (opts: DeviceLoadOptions): Promise<DeviceL
   let stopped = false
   const outstanding = new Set<Promise<void>>()
   const clients: MqttClient[] = await Promise.all(opts.devices.map(async (d) =>
-    await connectAsync(opts.url, { protocolVersion: d.protocolVersion, clientId: d.clientId, clean: true, reconnectPeriod: 200, connectTimeout: 5000, resubscribe: false })))
+    await connectAsync(opts.url, {
+      protocolVersion: d.protocolVersion,
+      clientId: d.clientId,
+      clean: opts.persistent !== true,
+      ...(opts.persistent === true && d.protocolVersion === 5 ? { properties: { sessionExpiryInterval: 300 } } : {}),
+      reconnectPeriod: 200,
+      connectTimeout: 5000,
+      resubscribe: false
+    })))
   const inFlight = new Map<MqttClient, number>()
   const seqs = new Map<MqttClient, number>()
   const tick = setInterval(() => {

@@ -13,3 +13,4 @@ export { storedBatches, javaPartitions, type StoredBatch } from './log-segments.
 export { fillPlaceholders, seedExample } from './seed.js'
 export { kafkaEndpoint, dataflow, dataflowProfile, secret, manifests, type KafkaEndpointSpec, type DataflowSpec } from './manifests.js'
 export { startDeviceLoad, checkAgainstKafka, type DeviceLoad, type DeviceLoadOptions, type LedgerCheck } from './device-load.js'
+export { reportFault, checkLedger, faultTableFile, type FaultRow, type Ledger } from './fault-report.js'
