@@ -58,9 +58,6 @@ export const mqttNetworkSourceDefaults: MqttNetworkSourceOptions = {
   clientIdPrefix: 'flowgate-egress'
 }
 
-/** The PUBACK outcomes that mean "don't acknowledge": the broker must send the message again. */
-const NOT_MINE = /^dataflow-stopped/
-
 interface HeldAck { messageId: number, settled: boolean, outcome: PublishOutcome, generation: number, send?: () => void }
 
 /** The share group of a dataflow: every instance of it is one member, so each message reaches one instance. */
@@ -197,7 +194,7 @@ export function createMqttNetworkSource (opts: Partial<MqttNetworkSourceOptions>
         // A PUBACK belongs to the connection its PUBLISH came on; after a reconnect the broker sends it again.
         if (entry.generation !== generation || !client.connected) continue
         // Stopping (not a verdict on the message): leave it unacknowledged for another instance or the next start.
-        if (entry.outcome.reasonString !== undefined && NOT_MINE.test(entry.outcome.reasonString)) continue
+        if (entry.outcome.unacknowledged === true) continue
         entry.send!()
       }
       if (held.length === 0) for (const r of drained.splice(0)) r()

@@ -4,7 +4,12 @@ import type { InboundMqttMessage, KafkaDestination, DestinationError, OutboundRe
 import { pubackReasonFor, dropReasonOf, holdsTheFlow } from './reason-codes.js'
 import { backoffDelay } from './backoff.js'
 
-export interface PublishOutcome { reasonCode?: number, reasonString?: string }
+/**
+ * A publish's outcome. Success is `{}`; a final drop carries a reason code (≥ 0x80) and string; `unacknowledged`
+ * is the non-final outcome (the dataflow stopped before Kafka had the message): no PUBACK at all — the device is
+ * disconnected and resends it, to whatever takes that topic next.
+ */
+export interface PublishOutcome { reasonCode?: number, reasonString?: string, unacknowledged?: true }
 
 /** Told once of a publish's outcome; the embedded broker's deferred PUBACK is one. */
 export interface OutcomeListener { settle: (outcome: PublishOutcome) => void }
@@ -19,6 +24,10 @@ export interface FlowObserver {
 }
 
 const succeeded: PublishOutcome = Object.freeze({})
+const unacknowledged: PublishOutcome = Object.freeze({ unacknowledged: true, reasonString: 'dataflow-stopped' })
+
+/** Counted in the ledger's drops, but not a loss for QoS 1 and 2: the device still has the message and resends it. */
+export const LEFT_UNACKNOWLEDGED = 'unacknowledged'
 
 interface Item {
   seq: number
@@ -110,7 +119,7 @@ export class MqttToKafkaFlow {
     this.observer.received?.(message)
     const item: Item = { seq: this.seq++, message, ack }
     if (this.successor !== undefined) return this.successor.adopt([item])
-    if (this.closed) return this.drop(item, 'dataflow-stopped')
+    if (this.closed) return this.leave(item)
     if (this.pending.length + this.inFlight + this.retry.length < this.options.bufferMessages) {
       this.pending.push(item)
       this.pump()
@@ -124,12 +133,14 @@ export class MqttToKafkaFlow {
 
   /**
    * Stops admitting, then waits (up to `timeoutMs`) for what is queued and in flight to settle. What is left is
-   * dropped as `dataflow-stopped` — or, with `abandon` (the process is shutting down), left unacknowledged: the
-   * device resends it to the next process, and no device hears "done" for a message Kafka does not have.
+   * not acknowledged: the device is disconnected and resends it (a QoS 0 message is dropped as `dataflow-stopped`).
+   * With `abandon` (the process is shutting down) nothing is even said: the connections close with the process, and
+   * the devices resend to the next one. Either way no device hears "done" for a message Kafka does not have.
    */
   async close (timeoutMs = 10_000, abandon = false): Promise<void> {
     this.closed = true
-    const leave = (item: Item): void => { if (abandon) this.observer.dropped?.(item.message, 'unacknowledged-at-shutdown'); else this.drop(item, 'dataflow-stopped') }
+    this.abandon = abandon
+    const leave = (item: Item): void => this.leave(item)
     for (const item of this.waiting.splice(0)) leave(item)
     if (this.buffered > 0) {
       await Promise.race([
@@ -138,7 +149,19 @@ export class MqttToKafkaFlow {
       ])
     }
     clearTimeout(this.resumeTimer)
-    for (const item of [...this.retry.splice(0), ...this.pending.splice(0)]) leave(item)
+    this.gaveUp = true
+    for (const item of [...this.retry.splice(0), ...this.pending.splice(0)].sort((a, b) => a.seq - b.seq)) leave(item)
+  }
+
+  private abandon = false
+  /** Set once `close()` stopped waiting: a send that fails after that is not retried but left to the device. */
+  private gaveUp = false
+
+  /** The non-final outcome: no PUBACK (see `PublishOutcome.unacknowledged`); a QoS 0 message is simply lost. */
+  private leave (item: Item): void {
+    if (item.message.qos === 0) return this.drop(item, 'dataflow-stopped')
+    this.observer.dropped?.(item.message, LEFT_UNACKNOWLEDGED)
+    if (!this.abandon) item.ack.settle(unacknowledged)
   }
 
   /**
@@ -231,10 +254,18 @@ export class MqttToKafkaFlow {
     })
   }
 
-  /** A retriable failure: retried here after a backoff, or by the successor when this flow was handed over. */
+  /**
+   * A retriable failure: retried here after a backoff, by the successor when this flow was handed over, or — when
+   * `close()` has already given up on this flow — left unacknowledged, so the device's PUBACK queue moves on.
+   */
   private requeue (item: Item, err: DestinationError): void {
     if (this.successor !== undefined) {
       this.successor.adopt([item])
+      this.settled()
+      return
+    }
+    if (this.closed && this.gaveUp) {
+      this.leave(item)
       this.settled()
       return
     }

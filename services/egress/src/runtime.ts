@@ -448,13 +448,17 @@ function unavailableDestination (cause: Error & { code?: string }): KafkaDestina
   return { send (_record, done) { done(error()) }, close: async () => {} }
 }
 
-/** One listener for `count` outcomes: settles `ack` once all are in, with the first failure (or success). */
+/**
+ * One listener for `count` outcomes: settles `ack` once all are in, with the first failure (or success). Left
+ * unacknowledged by any flow wins over everything: the device must resend (the others then see a duplicate).
+ */
 function joinOutcomes (count: number, ack: OutcomeListener): OutcomeListener {
   let left = count
   let failure: PublishOutcome | undefined
   return {
     settle (outcome) {
-      if (failure === undefined && outcome.reasonCode !== undefined) failure = outcome
+      if (outcome.unacknowledged === true) failure = outcome
+      else if (failure === undefined && outcome.reasonCode !== undefined) failure = outcome
       if (--left === 0) ack.settle(failure ?? {})
     }
   }

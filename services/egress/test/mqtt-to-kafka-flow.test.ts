@@ -39,6 +39,10 @@ function scriptedDestination (script: Array<'ok' | 'retriable' | 'too-large'> = 
 
 const fast = { retryMinMs: 5, retryMaxMs: 20 }
 
+// close()'s wait is an unref'd timer (it must not hold a stopping process open): keep this test process alive.
+const keepAlive = setInterval(() => {}, 1000)
+t.teardown(() => clearInterval(keepAlive))
+
 t.test('a publish is acknowledged once the destination acknowledged it', async (t) => {
   const destination = scriptedDestination()
   const flow = new MqttToKafkaFlow({ name: 'f', namespace: 'default', filters: ['factory/#'], translate: passThrough, destination })
@@ -137,7 +141,29 @@ t.test('closing a flow lets what is in flight finish', async (t) => {
   const inFlight = flow.accept(message('t', 'a'))
   await flow.close()
   t.same(await inFlight, {})
-  t.equal((await flow.accept(message('t', 'late'))).reasonString, 'dataflow-stopped')
+  t.same(await flow.accept(message('t', 'late')), { unacknowledged: true, reasonString: 'dataflow-stopped' }, 'after close: left unacknowledged, the device resends')
+})
+
+t.test('closing a flow whose destination is down leaves its messages unacknowledged, never "done" nor dropped with a code', async (t) => {
+  const dropped: string[] = []
+  const destination = destinationOf({ async send (): Promise<SendResult> { throw destinationError('FG_ERR_KAFKA_UNREACHABLE', false) } })
+  const flow = new MqttToKafkaFlow({ name: 'f', namespace: 'default', filters: ['#'], translate: passThrough, destination, options: fast, observer: { dropped: (_m, reason) => dropped.push(reason) } })
+  const outcomes = [flow.accept(message('t', 'a')), flow.accept(message('t', 'b')), flow.accept(message('t', 'c', 0))]
+  await new Promise((resolve) => setTimeout(resolve, 30))
+  await flow.close(50)
+  t.same(await Promise.all(outcomes), [{ unacknowledged: true, reasonString: 'dataflow-stopped' }, { unacknowledged: true, reasonString: 'dataflow-stopped' }, { reasonCode: 0x83, reasonString: 'dataflow-stopped' }])
+  t.same(dropped.sort(), ['dataflow-stopped', 'unacknowledged', 'unacknowledged'], 'counted in the ledger: QoS 0 lost, QoS 1 returned to the device')
+})
+
+t.test('a send that fails after close() gave up is still settled (left unacknowledged), so the device\'s PUBACK queue moves on', async (t) => {
+  let fail!: () => void
+  const destination = destinationOf({ async send (): Promise<SendResult> { await new Promise<void>((resolve) => { fail = resolve }); throw destinationError('FG_ERR_KAFKA_UNREACHABLE', false) } })
+  const flow = new MqttToKafkaFlow({ name: 'f', namespace: 'default', filters: ['#'], translate: passThrough, destination, options: fast })
+  const outcome = flow.accept(message('t', 'a'))
+  await flow.close(20)
+  fail()
+  t.same(await outcome, { unacknowledged: true, reasonString: 'dataflow-stopped' })
+  t.equal(flow.buffered, 0)
 })
 
 t.test('with a remote translator answering out of order, records still leave in arrival order', async (t) => {

@@ -4,6 +4,8 @@ import type { Aedes, AedesOptions, Client, PublishPacket } from 'aedes'
 export interface PublishOutcome {
   reasonCode?: number
   reasonString?: string
+  /** No verdict (the dataflow stopped before Kafka had it): no acknowledgement; the device is disconnected and resends. */
+  unacknowledged?: true
 }
 
 export interface InboundPublish {
@@ -61,9 +63,7 @@ export function interceptorHooks (getInterceptor: () => PublishInterceptor | und
           interceptor(inbound(client, packet), ignoredAck)
           return callback(null)
         }
-        const held = interceptor(inbound(client, packet), {
-          settle (o) { callback(o && o.reasonCode !== undefined && o.reasonCode >= 0x80 ? new Error(o.reasonString ?? 'refused downstream') : null) }
-        })
+        const held = interceptor(inbound(client, packet), { settle (o) { callback(qos2Verdict(o)) } })
         if (!held) callback(null)
       })
     },
@@ -82,6 +82,14 @@ export function interceptorHooks (getInterceptor: () => PublishInterceptor | und
       return held
     }
   }
+}
+
+/** What the patched `authorizePublish` makes of a QoS 2 outcome: PUBREC with the reason code, or a disconnect. */
+function qos2Verdict (o: PublishOutcome | void): Error | null {
+  if (o === undefined) return null
+  if (o.unacknowledged === true) return Object.assign(new Error(o.reasonString ?? 'left unacknowledged'), { unacknowledged: true })
+  if (o.reasonCode !== undefined && o.reasonCode >= 0x80) return Object.assign(new Error(o.reasonString ?? 'refused downstream'), { reasonCode: o.reasonCode })
+  return null
 }
 
 export type { Aedes }

@@ -81,3 +81,66 @@ t.test('QoS 0 publishes reach the interceptor without waiting for it', async (t)
   for (let i = 0; i < 100 && seen.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20))
   t.same(seen, ['fire/forget'], 'seen although the interceptor never settles')
 })
+
+for (const protocolVersion of [4, 5] as const) {
+  for (const qos of [1, 2] as const) {
+    t.test(`left unacknowledged (v${protocolVersion === 4 ? '3.1.1' : '5'}, QoS ${qos}): no acknowledgement; the device is disconnected and resends on its persistent session`, async (t) => {
+      const ingress = await startIngress({ mqttPort: 0, logger: quiet })
+      t.teardown(() => ingress.close())
+      const seen: string[] = []
+      // The first delivery is left unacknowledged (its dataflow stopped); the resend is taken and succeeds.
+      ingress.setInterceptor(({ packet }, ack) => {
+        seen.push(String(packet.payload))
+        setImmediate(() => ack.settle(seen.length === 1 ? { unacknowledged: true, reasonString: 'dataflow-stopped' } : undefined))
+        return true
+      })
+      const client = await connectAsync(`mqtt://127.0.0.1:${ingress.mqtt.port}`, { protocolVersion, clientId: `unacked-${protocolVersion}-${qos}`, clean: false, reconnectPeriod: 100, ...(protocolVersion === 5 ? { properties: { sessionExpiryInterval: 60 } } : {}) })
+      t.teardown(() => client.endAsync(true))
+      let closes = 0
+      let reasonCode: number | undefined
+      client.on('close', () => closes++)
+      client.on('packetreceive', (p) => { if (p.cmd === 'disconnect') reasonCode = p.reasonCode })
+      await client.publishAsync('stopped/x', 'm1', { qos })
+      t.ok(closes >= 1, 'the connection was closed instead of acknowledging')
+      if (protocolVersion === 5) t.equal(reasonCode, 0x89, 'DISCONNECT 0x89 (Server busy)')
+      t.same(seen, ['m1', 'm1'], 'the device resent the message, which was then acknowledged')
+    })
+  }
+}
+
+t.test('a PUBACK decided at once waits behind held PUBACKs of the same client [MQTT-4.6.0-2]', async (t) => {
+  const ingress = await startIngress({ mqttPort: 0, logger: quiet })
+  t.teardown(() => ingress.close())
+  const gate = deferred<void>()
+  // `held/…` is taken (and held until the gate opens); `other/…` is no dataflow's business: acknowledged at once.
+  ingress.setInterceptor(({ packet }, ack) => {
+    if (!packet.topic.startsWith('held/')) return false
+    void gate.promise.then(() => ack.settle())
+    return true
+  })
+  const client = await connectAsync(`mqtt://127.0.0.1:${ingress.mqtt.port}`, { protocolVersion: 4 })
+  t.teardown(() => client.endAsync())
+  const order: string[] = []
+  const first = client.publishAsync('held/a', '1', { qos: 1 }).then(() => order.push('held'))
+  const second = client.publishAsync('other/b', '2', { qos: 1 }).then(() => order.push('other'))
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  t.same(order, [], 'the not-taken publish is not acknowledged before the held one')
+  gate.resolve()
+  await Promise.all([first, second])
+  t.same(order, ['held', 'other'])
+})
+
+t.test('a v3.1.1 QoS 2 publish with a final drop is answered (PUBREC, PUBCOMP) and the device stays connected', async (t) => {
+  const ingress = await startIngress({ mqttPort: 0, logger: quiet })
+  t.teardown(() => ingress.close())
+  let seen = 0
+  ingress.setInterceptor((_p, ack) => { seen++; setImmediate(() => ack.settle({ reasonCode: 0x97, reasonString: 'too-large' })); return true })
+  const client = await connectAsync(`mqtt://127.0.0.1:${ingress.mqtt.port}`, { protocolVersion: 4, reconnectPeriod: 100 })
+  t.teardown(() => client.endAsync())
+  let closes = 0
+  client.on('close', () => closes++)
+  await client.publishAsync('big/q2', 'x', { qos: 2 })
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  t.equal(seen, 1, 'delivered once: no disconnect-and-resend loop')
+  t.equal(closes, 0, 'the device stays connected')
+})
