@@ -15,6 +15,7 @@ const faultTable = process.env.FLOWGATE_FAULT_TABLE ?? join(tmpdir(), 'flowgate-
 rmSync(faultTable, { force: true })
 const tap = spawn(process.execPath, [fileURLToPath(new URL('../node_modules/tap/dist/esm/run.mjs', import.meta.url)), '--reporter=tap', ...process.argv.slice(2)], {
   cwd: root,
+  env: { ...process.env, FLOWGATE_FAULT_TABLE: faultTable },
   stdio: ['ignore', 'pipe', 'inherit']
 })
 

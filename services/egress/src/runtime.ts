@@ -4,7 +4,7 @@ import { egressDefaults, type EgressOptions } from './options.js'
 import { cacheKey, resolveDataflow, type ResourceCache, type ResolvedDataflow } from './resolve.js'
 import { MqttToKafkaFlow, type OutcomeListener, type PublishOutcome } from './mqtt-to-kafka-flow.js'
 import { createDataflowMetrics, type DataflowMetrics } from './metrics.js'
-import { StatusTracker, reasonOf, endpointStatus } from './status.js'
+import { StatusTracker, reasonOf, endpointStatus, emptyLedger, type LedgerCounters } from './status.js'
 import type { DestinationError, InboundMqttMessage, KafkaDestination, TranslateToKafka } from './ports.js'
 
 /** A running Kafka → MQTT dataflow as the runtime manages it (built by `FlowFactories.kafkaToMqttFlow`). */
@@ -122,6 +122,22 @@ export function startEgress (settings: {
   let reconciling: Promise<void> = Promise.resolve()
   let again = false
 
+  /**
+   * Each dataflow's ledger, kept across its restarts (an edit hands messages from one flow to the next, which sends
+   * them): the flows counting into it and those still draining after a hand-over hold its `buffered`.
+   */
+  const ledgers = new Map<string, { counters: LedgerCounters, draining: Set<() => number> }>()
+  function ledgerOf (key: string): { counters: LedgerCounters, draining: Set<() => number> } {
+    let ledger = ledgers.get(key)
+    if (ledger === undefined) ledgers.set(key, ledger = { counters: emptyLedger(), draining: new Set() })
+    return ledger
+  }
+  function bufferedOf (r: Running): number {
+    let n = r.buffered()
+    for (const draining of ledgers.get(r.resolved.key)?.draining ?? []) n += draining()
+    return n
+  }
+
   /** The flows device publishes go to, as an array: every publish walks it. Rebuilt whenever `running` changes. */
   let embeddedFlows: MqttToKafkaFlow[] = []
   function refreshEmbeddedFlows (): void {
@@ -168,7 +184,7 @@ export function startEgress (settings: {
   async function startKafkaSourceFlow (resolved: ResolvedDataflow): Promise<Running> {
     const labels = { namespace: resolved.namespace, dataflow: resolved.name }
     const m = flowMetrics(labels)
-    const status = new StatusTracker()
+    const status = new StatusTracker(undefined, ledgerOf(resolved.key).counters)
     const flowLog = log.child({ dataflow: resolved.name, namespace: resolved.namespace })
     if (!factories.kafkaToMqttFlow) throw Object.assign(new Error('Kafka → MQTT dataflows are not available in this build'), { code: 'Unsupported' })
     const flow = await factories.kafkaToMqttFlow(resolved, {
@@ -197,7 +213,7 @@ export function startEgress (settings: {
     }
     const labels = { namespace: resolved.namespace, dataflow: resolved.name }
     const m = flowMetrics(labels)
-    const status = new StatusTracker()
+    const status = new StatusTracker(undefined, ledgerOf(resolved.key).counters)
     const flowLog = log.child({ dataflow: resolved.name, namespace: resolved.namespace })
     let destination: KafkaDestination
     let startError: (Error & { code?: string }) | undefined
@@ -290,7 +306,10 @@ export function startEgress (settings: {
       refreshEmbeddedFlows()
       log.info({ dataflow: r.resolved.name, namespace: r.resolved.namespace }, want ? 'dataflow changed: restarting' : 'dataflow stopped')
       await stop(r)
-      metrics.buffered.remove({ namespace: r.resolved.namespace, dataflow: r.resolved.name })
+      if (want === undefined) {
+        ledgers.delete(key)
+        metrics.buffered.remove({ namespace: r.resolved.namespace, dataflow: r.resolved.name })
+      }
     }
     for (const [key, want] of desired) {
       if (running.has(key)) continue
@@ -333,8 +352,13 @@ export function startEgress (settings: {
     running.set(key, next)
     refreshEmbeddedFlows()
     log.info({ dataflow: want.name, namespace: want.namespace }, previous.holding === true ? 'dataflow started: held publishes handed over' : 'dataflow changed: handed over to the new configuration')
+    // Sends of the predecessor still in flight after the hand-over stay in the ledger's `buffered` until they settle.
+    const draining = ledgerOf(key).draining
+    draining.add(previous.buffered)
     await previous.flow!.handOver(next.flow!)
+    // Closed before the successor sends: a record the old producer still has in flight is not overtaken.
     await previous.retire?.()
+    draining.delete(previous.buffered)
     next.flow!.release()
   }
 
@@ -357,8 +381,9 @@ export function startEgress (settings: {
     // Dataflows holding publishes because they could not start are tried again.
     if ([...running.values()].some((r) => r.holding === true)) void reconcile()
     for (const r of running.values()) {
-      r.status.setBuffered(r.buffered())
-      metrics.buffered.set({ namespace: r.resolved.namespace, dataflow: r.resolved.name }, r.buffered())
+      const buffered = bufferedOf(r)
+      r.status.setBuffered(buffered)
+      metrics.buffered.set({ namespace: r.resolved.namespace, dataflow: r.resolved.name }, buffered)
       const status = r.status.takeIfChanged()
       const resource = cache.get(r.resolved.key)
       if (status && resource) void writeStatus(resource, status)

@@ -32,13 +32,27 @@ export function reasonOf (code: string | undefined): string {
   }
 }
 
+export type LedgerCounters = DataflowStatus['counters']
+
+export function emptyLedger (): LedgerCounters {
+  return { received: 0, sent: 0, dropped: {}, buffered: 0 }
+}
+
+/**
+ * A dataflow's conditions and its ledger: `received = sent + Σ dropped + buffered`. The counters may be shared by
+ * the successive flows of one dataflow (an edit hands a flow's messages to its successor, which then counts them
+ * as sent): pass the same object to each generation's tracker.
+ */
 export class StatusTracker {
   private ready: Condition
   private degraded: Condition
-  readonly counters: DataflowStatus['counters'] = { received: 0, sent: 0, dropped: {}, buffered: 0 }
+  readonly counters: LedgerCounters
   private dirty = true
+  /** The counters as last taken: counts may come from a predecessor's tracker, which does not mark this one dirty. */
+  private taken = ''
 
-  constructor (now: () => Date = () => new Date()) {
+  constructor (now: () => Date = () => new Date(), counters: LedgerCounters = emptyLedger()) {
+    this.counters = counters
     const at = now().toISOString()
     this.ready = { type: 'Ready', status: 'Unknown', reason: 'Starting', lastTransitionTime: at }
     this.degraded = { type: 'Degraded', status: 'False', reason: 'Starting', lastTransitionTime: at }
@@ -66,8 +80,11 @@ export class StatusTracker {
 
   /** The status to write, or undefined when nothing changed since the last call. */
   takeIfChanged (): DataflowStatus | undefined {
-    if (!this.dirty) return undefined
+    const { received, sent, dropped, buffered } = this.counters
+    const counted = `${received}/${sent}/${buffered}/${Object.values(dropped).join(',')}`
+    if (!this.dirty && counted === this.taken) return undefined
     this.dirty = false
+    this.taken = counted
     return { conditions: [this.ready, this.degraded], counters: structuredClone(this.counters) }
   }
 }

@@ -30,20 +30,47 @@ export interface Ledger { received: number, sent: number, dropped: Record<string
 
 /**
  * A dataflow's ledger from its status: every message it received is sent, dropped (by reason) or still buffered.
- * Waits (up to `timeoutMs`) for the status to settle, then asserts the balance and returns the counters.
+ * Call it once the load stopped: it waits (up to `timeoutMs`) for the status to show nothing buffered — the status
+ * is written about once a second — then asserts the balance and returns the counters.
  */
-export async function checkLedger (t: Test, admin: AdminClient, dataflow: string, timeoutMs = 10_000): Promise<Ledger> {
+export async function checkLedger (t: Test, admin: AdminClient, dataflow: string, timeoutMs = 15_000): Promise<Ledger> {
   const path = `/api/v1/namespaces/azure-iot-operations/dataflows/${dataflow}`
   const until = Date.now() + timeoutMs
   let counters: Ledger | undefined
+  let previous = ''
   for (;;) {
     counters = (await admin.get(path)).body?.status?.counters as Ledger | undefined
-    if (counters !== undefined && balanced(counters)) break
+    // Settled: nothing buffered and the same counts as a read more than one status interval ago.
+    const now = JSON.stringify(counters)
+    if (counters !== undefined && counters.buffered === 0 && balanced(counters) && now === previous) break
+    previous = now
     if (Date.now() > until) break
-    await new Promise((resolve) => setTimeout(resolve, 250))
+    await new Promise((resolve) => setTimeout(resolve, 2100))
   }
   t.ok(counters !== undefined && balanced(counters), `ledger balances: ${JSON.stringify(counters)}`)
+  const exposed = await metricsLedger(admin, dataflow)
+  if (exposed !== undefined) t.ok(balanced(exposed), `ledger balances in /metrics: ${JSON.stringify(exposed)}`)
   return counters ?? { received: 0, sent: 0, dropped: {}, buffered: 0 }
+}
+
+/** The same ledger from the Prometheus series (`aio_dataflow_messages_*`), when the process serves `/metrics`. */
+async function metricsLedger (admin: AdminClient, dataflow: string): Promise<Ledger | undefined> {
+  const res = await admin.get('/metrics')
+  if (res.status !== 200 || typeof res.body !== 'string') return undefined
+  const ledger: Ledger = { received: 0, sent: 0, dropped: {}, buffered: 0 }
+  const mine = `dataflow="${dataflow}"`
+  for (const line of res.body.split('\n')) {
+    if (line.startsWith('#') || !line.includes(mine)) continue
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1))
+    if (line.startsWith('aio_dataflow_messages_received_total{')) ledger.received += value
+    else if (line.startsWith('aio_dataflow_messages_sent_total{')) ledger.sent += value
+    else if (line.startsWith('aio_dataflow_messages_buffered{')) ledger.buffered += value
+    else if (line.startsWith('aio_dataflow_messages_dropped_total{')) {
+      const reason = /reason="([^"]*)"/.exec(line)?.[1] ?? 'unknown'
+      ledger.dropped[reason] = (ledger.dropped[reason] ?? 0) + value
+    }
+  }
+  return ledger
 }
 
 function balanced (c: Ledger): boolean {
