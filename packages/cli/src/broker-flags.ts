@@ -9,17 +9,19 @@ export const brokerFlagOptions = {
   'receive-maximum': { type: 'string' },
   'max-packet-size': { type: 'string' },
   'max-connections': { type: 'string' },
-  'max-keep-alive': { type: 'string' }
+  'max-keep-alive': { type: 'string' },
+  'max-held-bytes': { type: 'string' }
 } as const
 
 export const brokerFlagsUsage = `[--allow-anonymous] [--listener-host ::] [--receive-maximum 65535] [--max-packet-size 1048576]
-               [--max-connections 50000] [--max-keep-alive 0]`
+               [--max-connections 50000] [--max-keep-alive 0] [--max-held-bytes 268435456]`
 
 const LIMIT_FLAGS: Array<[keyof BrokerLimits, string, number]> = [
   ['receiveMaximum', 'receive-maximum', 65535],
   ['maximumPacketSize', 'max-packet-size', 268435455],
   ['maxConnections', 'max-connections', 10_000_000],
-  ['maxKeepAliveSeconds', 'max-keep-alive', 65535]
+  ['maxKeepAliveSeconds', 'max-keep-alive', 65535],
+  ['maxHeldBytes', 'max-held-bytes', Number.MAX_SAFE_INTEGER]
 ]
 
 export interface BrokerFlags {

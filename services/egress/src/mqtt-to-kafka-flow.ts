@@ -33,6 +33,8 @@ interface Item {
   seq: number
   message: InboundMqttMessage
   ack: OutcomeListener
+  /** Counted in this flow's `admittedBytes`. */
+  admitted?: boolean
 }
 
 export interface MqttToKafkaFlowSettings {
@@ -120,7 +122,8 @@ export class MqttToKafkaFlow {
     const item: Item = { seq: this.seq++, message, ack }
     if (this.successor !== undefined) return this.successor.adopt([item])
     if (this.closed) return this.leave(item)
-    if (this.pending.length + this.inFlight + this.retry.length < this.options.bufferMessages) {
+    if (this.hasRoom()) {
+      this.admit(item)
       this.pending.push(item)
       this.pump()
     } else if (message.qos === 0) {
@@ -160,6 +163,7 @@ export class MqttToKafkaFlow {
   /** The non-final outcome: no PUBACK (see `PublishOutcome.unacknowledged`); a QoS 0 message is simply lost. */
   private leave (item: Item): void {
     if (item.message.qos === 0) return this.drop(item, 'dataflow-stopped')
+    this.discharge(item)
     this.observer.dropped?.(item.message, LEFT_UNACKNOWLEDGED)
     if (!this.abandon) item.ack.settle(unacknowledged)
   }
@@ -172,7 +176,9 @@ export class MqttToKafkaFlow {
     if (items.length === 0) return
     const base = this.adoptedSeq - items.length
     this.adoptedSeq = base
-    const adopted = items.map((item, i) => ({ ...item, seq: base + i }))
+    const adopted = items.map((item, i) => ({ ...item, seq: base + i, admitted: false }))
+    // Adopted ahead of the bound: they were already held (and counted by the ingress) before the hand-over.
+    for (const item of adopted) this.admit(item)
     this.pending.unshift(...adopted)
     this.pump()
   }
@@ -201,6 +207,7 @@ export class MqttToKafkaFlow {
     }
     this.successor = successor
     const rest = [...this.retry.splice(0), ...this.pending.splice(0), ...this.waiting.splice(0)].sort((a, b) => a.seq - b.seq)
+    for (const item of rest) this.discharge(item)
     successor.adopt(rest)
   }
 
@@ -242,6 +249,7 @@ export class MqttToKafkaFlow {
       this.inFlight--
       if (err === null) {
         if (this.attempt > 0 || this.paused) this.recovered()
+        this.discharge(item)
         this.observer.sent?.(item.message, translated.record, result!, this.now() - started)
         item.ack.settle(succeeded)
         this.settled()
@@ -260,6 +268,7 @@ export class MqttToKafkaFlow {
    */
   private requeue (item: Item, err: DestinationError): void {
     if (this.successor !== undefined) {
+      this.discharge(item)
       this.successor.adopt([item])
       this.settled()
       return
@@ -303,14 +312,36 @@ export class MqttToKafkaFlow {
     }
   }
 
+  /** Payload bytes of the messages admitted (queued, in flight, waiting to retry): bounded by `bufferBytes`. */
+  private admittedBytes = 0
+
+  private hasRoom (): boolean {
+    return this.pending.length + this.inFlight + this.retry.length < this.options.bufferMessages && this.admittedBytes < this.options.bufferBytes
+  }
+
+  private admit (item: Item): void {
+    item.admitted = true
+    this.admittedBytes += item.message.payload.byteLength
+  }
+
+  /** The item is done here (settled, or moved to a successor). */
+  private discharge (item: Item): void {
+    if (!item.admitted) return
+    item.admitted = false
+    this.admittedBytes -= item.message.payload.byteLength
+  }
+
   private drop (item: Item, reason: string, detail?: string): void {
+    this.discharge(item)
     this.observer.dropped?.(item.message, reason, detail)
     item.ack.settle({ reasonCode: pubackReasonFor(reason), reasonString: detail ? `${reason}: ${detail}` : reason })
   }
 
   private settled (): void {
-    while (this.waiting.length > 0 && this.pending.length + this.inFlight + this.retry.length < this.options.bufferMessages) {
-      this.pending.push(this.waiting.shift()!)
+    while (this.waiting.length > 0 && this.hasRoom()) {
+      const item = this.waiting.shift()!
+      this.admit(item)
+      this.pending.push(item)
     }
     if (this.waiting.length > 0 || this.pending.length > 0) this.pump()
     if (this.buffered === 0) for (const resolve of this.idle.splice(0)) resolve()

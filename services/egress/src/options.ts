@@ -5,6 +5,8 @@ export interface EgressOptions {
    * publishes stay unacknowledged (devices back off, nothing acknowledged is lost) and QoS 0 ones are dropped.
    */
   bufferMessages: number
+  /** The same bound in payload bytes (whichever is reached first): a few large messages fill it as many small ones do. */
+  bufferBytes: number
   /** First and longest wait between attempts while a destination refuses with a retriable error. */
   retryMinMs: number
   retryMaxMs: number
@@ -14,6 +16,7 @@ export interface EgressOptions {
 
 export const egressDefaults: EgressOptions = {
   bufferMessages: 10_000,
+  bufferBytes: 64 * 1024 * 1024,
   retryMinMs: 200,
   retryMaxMs: 10_000,
   statusIntervalMs: 2_000

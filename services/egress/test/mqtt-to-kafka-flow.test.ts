@@ -212,3 +212,20 @@ t.test('a wrong credential holds the messages and reports it; nothing is dropped
   t.same(await outcome, {})
   t.same(sent, ['held'])
 })
+
+t.test('the buffer is bounded in bytes too: past bufferBytes QoS 1 waits unacknowledged and QoS 0 is dropped', async (t) => {
+  let release!: () => void
+  const gate = new Promise<void>((resolve) => { release = resolve })
+  const sent: string[] = []
+  const destination = destinationOf({ async send (record: OutboundRecord): Promise<SendResult> { await gate; sent.push(new TextDecoder().decode(record.value)); return { partition: 0, offset: '0' } } })
+  const flow = new MqttToKafkaFlow({ name: 'f', namespace: 'default', filters: ['#'], translate: passThrough, destination, options: { bufferBytes: 10 } })
+  const first = [flow.accept(message('t', 'aaaaaa')), flow.accept(message('t', 'bbbbbb'))] // 12 bytes: the second crosses 10
+  t.equal((await flow.accept(message('t', 'q0', 0))).reasonString, 'buffer-full', 'QoS 0 past the byte bound is dropped')
+  let waited = false
+  const third = flow.accept(message('t', 'cc')).then((o) => { waited = true; return o })
+  await new Promise((resolve) => setTimeout(resolve, 30))
+  t.equal(waited, false, 'QoS 1 past the byte bound is not acknowledged yet')
+  release()
+  t.same(await Promise.all([...first, third]), [{}, {}, {}])
+  t.same(sent, ['aaaaaa', 'bbbbbb', 'cc'])
+})

@@ -87,6 +87,12 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
   const hooks: AedesOptions = {
     ...interceptorHooks(() => holding ? holdForever : interceptor ?? sharedInterceptor, authorizePublish, {
       receiveMaximum: limits.receiveMaximum,
+      maxHeldBytes: limits.maxHeldBytes,
+      paused (count) {
+        metrics.pausedConnections.set(count)
+        if (count === 1) log.warn({ maxHeldBytes: limits.maxHeldBytes }, 'held publishes reached max-held-bytes: devices that publish are paused until Kafka catches up')
+        else if (count === 0) log.info('held publishes below max-held-bytes again: paused devices resumed')
+      },
       exceeded (client) {
         metrics.receiveMaximumExceeded.inc()
         log.info({ clientId: client.id, receiveMaximum: limits.receiveMaximum }, 'device disconnected: more QoS 1/2 publishes in flight than the Receive Maximum')

@@ -42,9 +42,44 @@ export interface InflightLimit {
   receiveMaximum: number
   /** Called once the device exceeds it (the caller disconnects it with 0x93). */
   exceeded: (client: Client) => void
+  /**
+   * Payload bytes of QoS 1 publishes held (awaiting their downstream outcome) across all devices. Past it, a device
+   * that publishes is no longer read from — TCP back-pressure reaches it — until the total falls to three quarters.
+   */
+  maxHeldBytes?: number
+  /** Told when connections are paused or resumed for it (metrics, logs). */
+  paused?: (count: number) => void
 }
 
 type CountedClient = Client & { flowgateInflight?: number }
+/** aedes stops reading a paused client's socket (its `pause()`/`resume()` are not in its typings). */
+type PausableClient = Client & { pause: () => void, resume: () => void }
+
+/** The held-bytes budget: which connections are paused for it. */
+class HeldBudget {
+  held = 0
+  private readonly paused = new Set<PausableClient>()
+  constructor (private readonly max: number, private readonly told?: (count: number) => void) {}
+
+  take (client: Client, bytes: number): void {
+    this.held += bytes
+    const pausable = client as PausableClient
+    if (this.held > this.max && !this.paused.has(pausable)) {
+      pausable.pause()
+      this.paused.add(pausable)
+      this.told?.(this.paused.size)
+    }
+  }
+
+  give (bytes: number): void {
+    this.held -= bytes
+    if (this.paused.size > 0 && this.held <= this.max * 0.75) {
+      for (const client of this.paused) if (!client.closed) client.resume()
+      this.paused.clear()
+      this.told?.(0)
+    }
+  }
+}
 
 export function interceptorHooks (getInterceptor: () => PublishInterceptor | undefined, authorize: NonNullable<AedesOptions['authorizePublish']>, limit?: InflightLimit): Pick<AedesOptions, 'authorizePublish' | 'deferPuback'> {
   const inbound = (client: Client, packet: PublishPacket): InboundPublish => ({
@@ -53,6 +88,7 @@ export function interceptorHooks (getInterceptor: () => PublishInterceptor | und
     packet,
     receivedAt: Date.now()
   })
+  const budget = limit?.maxHeldBytes !== undefined && limit.maxHeldBytes > 0 ? new HeldBudget(limit.maxHeldBytes, limit.paused) : undefined
   return {
     authorizePublish (client, packet, callback) {
       authorize(client, packet, (err) => {
@@ -70,15 +106,24 @@ export function interceptorHooks (getInterceptor: () => PublishInterceptor | und
     deferPuback (client, packet, ack) {
       const interceptor = getInterceptor()
       if (interceptor === undefined) return false
-      if (limit === undefined || client.version !== 5) return interceptor(inbound(client, packet), ack)
+      if (limit === undefined) return interceptor(inbound(client, packet), ack)
+      const bytes = packet.payload.length
+      if (client.version !== 5) {
+        if (budget === undefined) return interceptor(inbound(client, packet), ack)
+        budget.take(client, bytes)
+        const held = interceptor(inbound(client, packet), { settle (o) { budget.give(bytes); ack.settle(o) } })
+        if (!held) budget.give(bytes)
+        return held
+      }
       // Held PUBACKs are what a device's Receive Maximum counts: one more than allowed is a protocol violation
       // (§3.3.4) that would otherwise let one connection hold unbounded memory while Kafka is slow.
       const counted = client as CountedClient
       const inflight = (counted.flowgateInflight ?? 0) + 1
       if (inflight > limit.receiveMaximum) { limit.exceeded(client); return true }
       counted.flowgateInflight = inflight
-      const held = interceptor(inbound(client, packet), { settle (o) { counted.flowgateInflight!--; ack.settle(o) } })
-      if (!held) counted.flowgateInflight!--
+      budget?.take(client, bytes)
+      const held = interceptor(inbound(client, packet), { settle (o) { counted.flowgateInflight!--; budget?.give(bytes); ack.settle(o) } })
+      if (!held) { counted.flowgateInflight!--; budget?.give(bytes) }
       return held
     }
   }

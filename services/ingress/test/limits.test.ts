@@ -121,3 +121,22 @@ t.test('fuzz: random and mutated CONNECT packets never stop the broker serving o
   await still.endAsync()
   t.pass('a well-behaved device connects and publishes after 300 malformed CONNECTs')
 })
+
+t.test('held publishes past max-held-bytes pause the devices that publish (TCP back-pressure), and resume them when Kafka catches up', async (t) => {
+  const ingress = await startIngress({ mqttPort: 0, logger: pino({ level: 'silent' }), limits: { maxHeldBytes: 16 * 1024 } })
+  t.teardown(() => ingress.close())
+  const held: Array<{ settle: () => void }> = []
+  ingress.setInterceptor((_p, ack) => { held.push(ack); return true }) // Kafka "down": nothing settles
+  const device = await connectAsync(`mqtt://127.0.0.1:${ingress.mqtt.port}`, { protocolVersion: 4 })
+  t.teardown(() => device.endAsync(true))
+  const payload = Buffer.alloc(1024, 'x')
+  const publishes = Array.from({ length: 400 }, async (_, i) => await device.publishAsync('big/x', payload, { qos: 1 }).then(() => i))
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  const whilePaused = held.length
+  t.ok(whilePaused < 200, `the broker stopped reading: ${whilePaused} of 400 publishes (1 KiB) taken with a 16 KiB budget`)
+  t.ok(whilePaused >= 16, 'publishes up to the budget were taken')
+  // Kafka catches up: every held outcome settles, the device is read again, and the rest come through.
+  const settleAll = setInterval(() => { for (const ack of held.splice(0)) ack.settle() }, 10)
+  t.teardown(() => clearInterval(settleAll))
+  t.equal((await Promise.all(publishes)).length, 400, 'every publish was taken and acknowledged after the resume')
+})

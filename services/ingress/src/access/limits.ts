@@ -22,13 +22,20 @@ export interface BrokerLimits {
    * maximum as Server Keep Alive; 3.1.1 devices are refused, as aedes does (the protocol cannot lower it).
    */
   maxKeepAliveSeconds: number
+  /**
+   * Payload bytes of QoS 1 publishes held across all devices while their PUBACK waits for Kafka. Past it the
+   * broker stops reading from each device that publishes (TCP back-pressure: the device's writes block) until the
+   * total falls to three quarters, so memory stays flat whatever devices send while Kafka is slow or down.
+   */
+  maxHeldBytes: number
 }
 
 export const brokerLimitDefaults: Readonly<BrokerLimits> = {
   receiveMaximum: 65535,
   maximumPacketSize: 1024 * 1024,
   maxConnections: 50_000,
-  maxKeepAliveSeconds: 0
+  maxKeepAliveSeconds: 0,
+  maxHeldBytes: 256 * 1024 * 1024
 }
 
 /** MQTT 5 reason code for a device that exceeded the broker's Receive Maximum (§3.14.2.1). */
