@@ -1,6 +1,6 @@
 export { rig, rigFile, type RigInfo } from './rig.js'
 export { kafkaConfig, createTopic, readRecords, uniqueTopic, type Listener, type ReadRecord } from './kafka.js'
-export { kcatArgs, kcatConsume, type KcatRecord } from './kcat.js'
+export { kcatArgs, kcatConsume, type KcatRecord, type KcatConsumeOptions } from './kcat.js'
 export { nextMessage, collectMessages, type Received } from './mqtt.js'
 export { signRigToken, type TokenOptions } from './jwt.js'
 export { makeTestPki, type TestPki } from './pki.js'

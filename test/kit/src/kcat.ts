@@ -19,8 +19,18 @@ export function kcatArgs (r: RigInfo, listener: Exclude<Listener, 'oauthbearer'>
 
 export interface KcatRecord { topic: string, partition: number, offset: number, key: string | null, payload: string | null, headers: string[] | null }
 
+export interface KcatConsumeOptions {
+  /**
+   * Bootstrap `host:port` instead of the rig listener's (a test's own broker, `startSoloBroker().bootstrap`); the
+   * listener still says which security settings apply.
+   */
+  bootstrap?: string
+}
+
 /** Consumes `count` records with kcat's JSON envelope (`-J`), headers included. */
-export async function kcatConsume (r: RigInfo, listener: Exclude<Listener, 'oauthbearer'>, topic: string, count: number): Promise<KcatRecord[]> {
-  const { stdout } = await run('kcat', [...kcatArgs(r, listener), '-C', '-t', topic, '-o', 'beginning', '-c', String(count), '-e', '-J', '-q'], { timeout: 30_000 })
+export async function kcatConsume (r: RigInfo, listener: Exclude<Listener, 'oauthbearer'>, topic: string, count: number, opts: KcatConsumeOptions = {}): Promise<KcatRecord[]> {
+  const args = kcatArgs(r, listener)
+  if (opts.bootstrap !== undefined) args[1] = opts.bootstrap
+  const { stdout } = await run('kcat', [...args, '-C', '-t', topic, '-o', 'beginning', '-c', String(count), '-e', '-J', '-q'], { timeout: 30_000, maxBuffer: 256 * 1024 * 1024 })
   return stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as KcatRecord)
 }
