@@ -24,6 +24,8 @@ export interface FlowObserver {
 }
 
 const succeeded: PublishOutcome = Object.freeze({})
+/** Subtracted from a predecessor's sequence numbers on adoption: its items sort before this flow's own. */
+const ADOPTED_OFFSET = 2 ** 40
 const unacknowledged: PublishOutcome = Object.freeze({ unacknowledged: true, reasonString: 'dataflow-stopped' })
 
 /** Counted in the ledger's drops, but not a loss for QoS 1 and 2: the device still has the message and resends it. */
@@ -84,8 +86,6 @@ export class MqttToKafkaFlow {
   private held: boolean
   /** After a hand-over: where offers and late retriable failures go. */
   private successor: MqttToKafkaFlow | undefined
-  /** Sequence numbers for adopted items: below every own one, so they go first and sort first on retry. */
-  private adoptedSeq = 0
   private idle: Array<() => void> = []
   /** Resolved when no send is in flight (a hand-over waits for that, not for the whole buffer). */
   private quiet: Array<() => void> = []
@@ -174,14 +174,16 @@ export class MqttToKafkaFlow {
    */
   adopt (items: readonly Item[]): void {
     if (items.length === 0) return
-    const base = this.adoptedSeq - items.length
-    this.adoptedSeq = base
-    const adopted = items.map((item, i) => ({ ...item, seq: base + i, admitted: false }))
+    // Shifted below every own sequence number, keeping their order among themselves: items a predecessor hands
+    // over one by one (sends failing after the hand-over, in any order) still line up as they arrived.
+    const adopted = items.map((item) => ({ ...item, seq: item.seq - ADOPTED_OFFSET, admitted: false }))
     // Adopted ahead of the bound: they were already held (and counted by the ingress) before the hand-over.
     for (const item of adopted) this.admit(item)
-    this.pending.unshift(...adopted)
+    this.pending.push(...adopted)
+    this.pending.sort((a, b) => a.seq - b.seq)
     this.pump()
   }
+
 
   /** Starts sending what was admitted while held. */
   release (): void {

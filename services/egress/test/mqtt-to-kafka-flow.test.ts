@@ -229,3 +229,20 @@ t.test('the buffer is bounded in bytes too: past bufferBytes QoS 1 waits unackno
   t.same(await Promise.all([...first, third]), [{}, {}, {}])
   t.same(sent, ['aaaaaa', 'bbbbbb', 'cc'])
 })
+
+t.test('sends failing one by one after a hand-over reach the successor in arrival order', async (t) => {
+  const fails: Array<() => void> = []
+  const stuck = destinationOf({ async send (): Promise<SendResult> { await new Promise<void>((resolve) => fails.push(resolve)); throw destinationError('FG_ERR_KAFKA_UNREACHABLE', false) } })
+  const previous = new MqttToKafkaFlow({ name: 'f', namespace: 'default', filters: ['#'], translate: passThrough, destination: stuck, options: fast })
+  const next = scriptedDestination()
+  const successor = new MqttToKafkaFlow({ name: 'f', namespace: 'default', filters: ['#'], translate: passThrough, destination: next, options: fast, held: true })
+  const outcomes = ['a', 'b', 'c'].map((p) => previous.accept(message('t', p)))
+  await new Promise((resolve) => setImmediate(resolve))
+  await previous.handOver(successor, 10) // a, b, c still in flight when it gives up waiting
+  outcomes.push(successor.accept(message('t', 'd')))
+  for (const fail of fails.splice(0)) fail() // they fail in order, each handed to the successor alone
+  await new Promise((resolve) => setTimeout(resolve, 10))
+  successor.release()
+  await Promise.all(outcomes)
+  t.same(next.sent, ['a', 'b', 'c', 'd'])
+})

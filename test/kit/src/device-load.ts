@@ -17,10 +17,12 @@ export interface DeviceLoadOptions {
    * acknowledged, as a device that must not lose data does. Default false.
    */
   persistent?: boolean
+  /** Pads each payload (`<clientId>:<seq>:xxx…`) to this many bytes; the id checked against Kafka stays `<clientId>:<seq>`. */
+  payloadBytes?: number
 }
 
 export interface DeviceLoad {
-  /** Payloads a device got a success PUBACK for (`<clientId>:<seq>`). */
+  /** Messages a device got a success PUBACK for, by id (`<clientId>:<seq>`). */
   readonly acked: Set<string>
   /** Payloads refused with a reason code, or left unanswered when the connection ended. */
   readonly failed: Map<string, string>
@@ -62,13 +64,14 @@ export async function startDeviceLoad (opts: DeviceLoadOptions): Promise<DeviceL
         if ((inFlight.get(client) ?? 0) >= window || !client.connected) return
         const seq = (seqs.get(client) ?? 0) + 1
         seqs.set(client, seq)
-        const payload = `${device.clientId}:${seq}`
+        const id = `${device.clientId}:${seq}`
+        const payload = opts.payloadBytes === undefined ? id : `${id}:`.padEnd(opts.payloadBytes, 'x')
         inFlight.set(client, (inFlight.get(client) ?? 0) + 1)
         sent++
         const p = client.publishAsync(`${opts.prefix}/${device.clientId}`, payload, {
           qos: 1,
           ...(device.protocolVersion === 5 ? { properties: { userProperties: { 'device-id': device.clientId } } } : {})
-        }).then(() => { acked.add(payload) }, (err: Error) => { failed.set(payload, err.message) })
+        }).then(() => { acked.add(id) }, (err: Error) => { failed.set(id, err.message) })
           .finally(() => { inFlight.set(client, (inFlight.get(client) ?? 1) - 1); outstanding.delete(p) })
         outstanding.add(p)
       }
@@ -106,9 +109,9 @@ export function checkAgainstKafka (acked: Set<string>, records: readonly KcatRec
   const lastSeq = new Map<string, number>()
   const reordered = new Set<string>()
   for (const r of records) {
-    const payload = r.payload ?? ''
+    const [device, seqText] = (r.payload ?? '').split(':', 2)
+    const payload = `${device}:${seqText}`
     seen.set(payload, (seen.get(payload) ?? 0) + 1)
-    const [device, seqText] = payload.split(':')
     const seq = Number(seqText)
     if (r.key === null || device === undefined || !Number.isFinite(seq)) continue
     const last = lastSeq.get(r.key) ?? 0
