@@ -39,6 +39,25 @@ export async function startTestGateway (t: Test, start: (opts: Record<string, un
   return { ...gw, admin }
 }
 
+/**
+ * An admin API client for a gateway started elsewhere (a `flowgate start` child process): its base URL
+ * (`http://127.0.0.1:8080`) and bearer token, with the same calls as `startTestGateway`'s `admin`.
+ */
+export function adminClient (base: string, token: string): AdminClient {
+  const headers = { authorization: `Bearer ${token}` }
+  return {
+    base,
+    async apply (yaml) {
+      const res = await fetch(`${base}/api/v1/apply`, { method: 'POST', headers: { ...headers, 'content-type': 'application/yaml' }, body: yaml })
+      return { status: res.status, body: await res.json() }
+    },
+    async get (path) {
+      const res = await fetch(`${base}${path}`, { headers })
+      return { status: res.status, body: res.headers.get('content-type')?.includes('json') ? await res.json() : await res.text() }
+    }
+  }
+}
+
 /** Polls `check` until it returns a value (not undefined) or `timeoutMs` passes. */
 export async function eventually<T> (check: () => Promise<T | undefined>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
   const until = Date.now() + timeoutMs
