@@ -208,7 +208,10 @@ export function createBatchingProducer (kafka: Kafka, endpoint: KafkaEndpoint, o
         // request that the broker did accept are sent again (at least once); a fresh producer keeps sequences valid.
         logger.warn({ topic, records: items.length }, 'batch refused as too large; sending its records one by one')
         resetProducer()
-        for (const i of items) await produce(topic, [i])
+        for (let k = 0; k < items.length; k++) {
+          await produce(topic, [items[k]!])
+          if (failedBehind(topic, items.slice(k + 1))) return
+        }
         return
       }
       let failure: unknown = err
@@ -219,13 +222,17 @@ export function createBatchingProducer (kafka: Kafka, endpoint: KafkaEndpoint, o
         topicMissingSince.set(topic, since)
         if (Date.now() - since < (opts.topicMissingGraceMs ?? 10_000)) failure = new KafkaEndpointError({ ...c, permanent: false }, { cause: err })
       }
-      if (!c.permanent || failure !== err) {
+      const retriable = !c.permanent || failure !== err
+      if (retriable) {
         resetProducer()
         retriableFailure.set(topic, failure)
       }
       if (c.code === 'FG_ERR_KAFKA_TOPIC_MISSING' || !c.permanent) metadata.invalidate(topic)
       logger.debug({ topic, records: items.length, code: c.code }, 'send failed')
       fail(items, failure)
+      // Records of this topic still lingering for their batch would go out on the fresh producer, and could land
+      // before the failed ones are retried: they fail with them, so the caller retries all in arrival order.
+      if (retriable) failLingering(topic, failure)
       return
     }
     topicMissingSince.delete(topic)
@@ -281,9 +288,12 @@ export function createBatchingProducer (kafka: Kafka, endpoint: KafkaEndpoint, o
     // kafkajs writes one record batch per partition and never splits one: keep every request under the limit.
     let chunk: Item[] = []
     let chunkBytes = BATCH_OVERHEAD
-    for (const item of ok) {
+    for (let k = 0; k < ok.length; k++) {
+      const item = ok[k]!
       if (chunk.length > 0 && chunkBytes + item.size > limit) {
         await produce(topic, chunk)
+        // A chunk failed retriably: the later ones must not overtake it.
+        if (failedBehind(topic, ok.slice(k))) return
         chunk = []
         chunkBytes = BATCH_OVERHEAD
       }
@@ -295,6 +305,23 @@ export function createBatchingProducer (kafka: Kafka, endpoint: KafkaEndpoint, o
 
   /** The last retriable send failure per topic, until the batches queued behind it have been failed too. */
   const retriableFailure = new Map<string, unknown>()
+
+  /** After a retriable failure of `topic`, fails `rest` (what would have been sent after it); true when it did. */
+  function failedBehind (topic: string, rest: Item[]): boolean {
+    const failure = retriableFailure.get(topic)
+    if (failure === undefined) return false
+    if (rest.length > 0) fail(rest, failure)
+    return true
+  }
+
+  function failLingering (topic: string, failure: unknown): void {
+    if (!pending.some((i) => i.record.topic === topic)) return
+    const lingering = pending.filter((i) => i.record.topic === topic)
+    pending = pending.filter((i) => i.record.topic !== topic)
+    pendingBytes = 0
+    for (const i of pending) pendingBytes += i.size
+    fail(lingering, failure)
+  }
 
   // One batch in flight per topic: records with the same key keep their order. Several in flight (tried for
   // latency) let a later batch overtake an earlier one whose metadata look-up resolved later — measured by
