@@ -101,6 +101,22 @@ export class MqttToKafkaFlow {
     this.options = { ...egressDefaults, ...settings.options }
     this.now = settings.now ?? Date.now
     this.held = settings.held === true
+    this.watchdog = setInterval(() => this.checkStall(), Math.min(1000, this.options.stallAfterMs))
+    this.watchdog.unref()
+  }
+
+  /** When a send last settled, or the flow last went from idle to sending. */
+  private lastProgress = 0
+  private stalled = false
+  private readonly watchdog: NodeJS.Timeout
+
+  /** Sends in flight and none answered for `stallAfterMs`: say so, as a failed send would. */
+  private checkStall (): void {
+    if (this.stalled || this.inFlight === 0 || this.held) return
+    const silentMs = this.now() - this.lastProgress
+    if (silentMs < this.options.stallAfterMs) return
+    this.stalled = true
+    this.observer.state?.('degraded', 'FG_ERR_KAFKA_NOT_ANSWERING', `no answer from Kafka for ${Math.round(silentMs / 1000)} s (${this.inFlight} messages in flight); they stay unacknowledged until it answers`)
   }
 
   matches (topic: string): boolean {
@@ -152,6 +168,7 @@ export class MqttToKafkaFlow {
       ])
     }
     clearTimeout(this.resumeTimer)
+    clearInterval(this.watchdog)
     this.gaveUp = true
     for (const item of [...this.retry.splice(0), ...this.pending.splice(0)].sort((a, b) => a.seq - b.seq)) leave(item)
   }
@@ -208,6 +225,7 @@ export class MqttToKafkaFlow {
       ])
     }
     this.successor = successor
+    clearInterval(this.watchdog)
     const rest = [...this.retry.splice(0), ...this.pending.splice(0), ...this.waiting.splice(0)].sort((a, b) => a.seq - b.seq)
     for (const item of rest) this.discharge(item)
     successor.adopt(rest)
@@ -217,7 +235,7 @@ export class MqttToKafkaFlow {
     if (this.held) return
     while (!this.paused && this.pending.length > 0) {
       const item = this.pending.shift()!
-      this.inFlight++
+      if (this.inFlight++ === 0) this.lastProgress = this.now()
       const translated = this.translate(item.message, this.now())
       if (translated instanceof Promise) {
         // Sends leave in arrival order even when translations answer out of order.
@@ -249,10 +267,12 @@ export class MqttToKafkaFlow {
     const started = this.now()
     this.destination.send(translated.record, (err, result) => {
       this.inFlight--
+      const settledAt = this.now()
+      this.lastProgress = settledAt
       if (err === null) {
-        if (this.attempt > 0 || this.paused) this.recovered()
+        if (this.attempt > 0 || this.paused || this.stalled) this.recovered()
         this.discharge(item)
-        this.observer.sent?.(item.message, translated.record, result!, this.now() - started)
+        this.observer.sent?.(item.message, translated.record, result!, settledAt - started)
         item.ack.settle(succeeded)
         this.settled()
       } else if (err.permanent && !holdsTheFlow(err.code)) {
@@ -310,6 +330,7 @@ export class MqttToKafkaFlow {
   private recovered (): void {
     if (this.retry.length === 0 && !this.paused) {
       this.attempt = 0
+      this.stalled = false
       this.observer.state?.('ready')
     }
   }

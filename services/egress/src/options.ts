@@ -10,6 +10,11 @@ export interface EgressOptions {
   /** First and longest wait between attempts while a destination refuses with a retriable error. */
   retryMinMs: number
   retryMaxMs: number
+  /**
+   * A destination that has not answered any send for this long marks the dataflow degraded (`KafkaNotAnswering`):
+   * a black-holed broker otherwise looks healthy for the producer's whole retry budget (minutes).
+   */
+  stallAfterMs: number
   /** How often status counters are written back to the store. */
   statusIntervalMs: number
 }
@@ -19,5 +24,6 @@ export const egressDefaults: EgressOptions = {
   bufferBytes: 64 * 1024 * 1024,
   retryMinMs: 200,
   retryMaxMs: 10_000,
+  stallAfterMs: 10_000,
   statusIntervalMs: 2_000
 }

@@ -23,6 +23,7 @@ export function reasonOf (code: string | undefined): string {
   switch (code) {
     case 'FG_ERR_KAFKA_AUTH_FAILED': return 'AuthenticationFailed'
     case 'FG_ERR_KAFKA_UNREACHABLE': return 'BrokerUnreachable'
+    case 'FG_ERR_KAFKA_NOT_ANSWERING': return 'KafkaNotAnswering'
     case 'FG_ERR_KAFKA_TOPIC_MISSING': return 'TopicMissing'
     case 'FG_ERR_KAFKA_NOT_AUTHORIZED': return 'NotAuthorized'
     case 'FG_ERR_MQTT_UNAVAILABLE':

@@ -246,3 +246,26 @@ t.test('sends failing one by one after a hand-over reach the successor in arriva
   await Promise.all(outcomes)
   t.same(next.sent, ['a', 'b', 'c', 'd'])
 })
+
+t.test('a destination that answers nothing for stallAfterMs marks the flow degraded; its first answer makes it ready', async (t) => {
+  const answers: Array<() => void> = []
+  const destination: KafkaDestination = {
+    send (_record, done) { answers.push(() => done(null, { partition: 0, offset: '0' })) },
+    async close () {}
+  }
+  const states: string[] = []
+  const flow = new MqttToKafkaFlow({
+    name: 'f', namespace: 'default', filters: ['#'], translate: passThrough, destination,
+    options: { stallAfterMs: 200 },
+    observer: { state: (state, code) => states.push(code === undefined ? state : `${state} ${code}`) }
+  })
+  const outcome = flow.accept(message('a', '1'))
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  t.same(states, [], 'not yet: an answer may take a while')
+  await new Promise((resolve) => setTimeout(resolve, 1200))
+  t.same(states, ['degraded FG_ERR_KAFKA_NOT_ANSWERING'], 'said once, while the send is still unanswered')
+  for (const answer of answers.splice(0)) answer()
+  t.same(await outcome, {}, 'acknowledged when Kafka answers')
+  t.same(states, ['degraded FG_ERR_KAFKA_NOT_ANSWERING', 'ready'])
+  await flow.close()
+})

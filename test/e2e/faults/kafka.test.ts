@@ -78,12 +78,18 @@ t.test(`Kafka black-holed for longer than the request timeout (${requestTimeoutM
   // Answers already on their way are through after a moment; from then on nothing can be acknowledged.
   await sleep(1000)
   const frozen = load.acked.size
-  await sleep(requestTimeoutMs + 4000)
-  const status = await statusOf(gw)
-  t.comment(`status during the partition: ${JSON.stringify(status?.conditions?.[0])}`)
+  // The producer's retries run for minutes; the dataflow says it is stuck long before (stallAfterMs, 10 s).
+  const notAnswering = await eventually(async () => {
+    const ready = (await statusOf(gw))?.conditions?.[0]
+    return ready?.reason === 'KafkaNotAnswering' ? ready : undefined
+  }, 20_000, 'the dataflow reported as not answered')
+  t.equal(notAnswering.status, 'False', `status during the partition: ${notAnswering.message}`)
+  await sleep(requestTimeoutMs + 4000 - 10_000)
+  t.comment(`status after the request timeout: ${JSON.stringify((await statusOf(gw))?.conditions?.[0])}`)
   t.equal(load.acked.size, frozen, `nothing acknowledged while Kafka cannot answer (${frozen - beforeFault} acknowledged in the first second)`)
   proxy.blackHole(false)
   await eventually(async () => load.acked.size > frozen + 1500 ? true : undefined, 40_000, 'deliveries after the partition healed')
+  await eventually(async () => (await statusOf(gw))?.conditions?.[0]?.status === 'True' ? true : undefined, 10_000, 'the dataflow Ready again')
   await sleep(2000)
   const check = await verify(t, 'Kafka black-holed > request timeout', topic, gw, load)
   t.ok(check.acknowledged > 3000, `load ran (${check.acknowledged} acknowledged)`)
