@@ -132,9 +132,12 @@ export function createRemoteTranslator (opts: Partial<RemoteTranslatorOptions> &
           if (!Array.isArray(answer.results)) throw new Error('the answer has no results list')
           return { kind: 'ok', results: answer.results }
         }
-        // A 4xx says the request is wrong: asking again would get the same answer.
-        if (res.statusCode >= 400 && res.statusCode < 500 && !RETRIABLE_4XX.has(res.statusCode)) return { kind: 'refused', refusal: refusalOf(res.statusCode, text) }
+        // 400 and 413 are about this request's messages: answered below (dropped, split), asking again would not help.
+        if (res.statusCode === 400 || res.statusCode === 413) return { kind: 'refused', refusal: refusalOf(res.statusCode, text) }
         last = new RemoteTranslatorError(`translator answered ${res.statusCode}: ${text.slice(0, 200)}`, res.statusCode)
+        // Any other 4xx (a wrong --translator URL, a translator of another version) is the deployment's, not the
+        // messages': they wait, as when the translator is down, until someone fixes it — not asked again at once.
+        if (res.statusCode >= 400 && res.statusCode < 500 && !RETRIABLE_4XX.has(res.statusCode)) break
       } catch (err) {
         last = new RemoteTranslatorError(`translator unreachable: ${(err as Error).message}`)
       }
@@ -198,10 +201,15 @@ export function createRemoteTranslator (opts: Partial<RemoteTranslatorOptions> &
             }
             return outcomes
           }
-          // Not said which: narrow it down, unless it is about the request itself.
-          if (items.length > 1 && !refusal.errors.some((e) => /^\/(endpoint|context)(\/|$)/.test(e.path))) return await halves(items, wires)
+          // About the request itself (the endpoint's settings, the context): the deployment's problem, as above.
+          if (refusal.errors.some((e) => /^\/(endpoint|context)(\/|$)/.test(e.path))) {
+            const held = new RemoteTranslatorError(`the translator refuses this dataflow's settings: ${said(refusal)}`, 400)
+            return items.map(() => held)
+          }
+          // Not said which: narrow it down to the message.
+          if (items.length > 1) return await halves(items, wires)
         }
-        const dropped: Translation = { ok: false, reason: 'rejected', detail: `the translator refused the request: ${said(refusal)}` }
+        const dropped: Translation = { ok: false, reason: 'invalid-message', detail: `the translator refused it: ${said(refusal)}` }
         return items.map(() => dropped)
       }
 

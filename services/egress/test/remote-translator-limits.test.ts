@@ -127,22 +127,22 @@ t.test('a 400 naming messages is final for those, with what the translator said;
   t.same(p.seen.map((s) => [s.messages, s.status]), [[9, 400], [7, 200]], 'one 400, then the rest in one request')
 })
 
-t.test('a 400 about the request itself (its endpoint) is final for every message of it, in one request', async (t) => {
+t.test('a 400 about the request itself (its endpoint settings) holds every message of it: retriable, saying why', async (t) => {
   const p = await translatorBehindProxy(t, {})
   const remote = createRemoteTranslator({ url: p.url, ...fast })
   t.teardown(() => remote.close())
   const translate = remote.forDataflow({ ...target, endpoint: { partitionStrategy: 'Sideways' } })
-  const results = await Promise.all(Array.from({ length: 5 }, async (_, i) => await translate(message(i, 10), Date.now())))
-  for (const r of results) t.match(r, { ok: false, reason: 'rejected', detail: /400 FG_ERR_TRANSLATOR_VALIDATION.*\/endpoint\/partitionStrategy/ })
-  t.equal(p.seen.length, 1)
+  const settled = await Promise.allSettled(Array.from({ length: 5 }, async (_, i) => await translate(message(i, 10), Date.now())))
+  for (const s of settled) t.match(s, { status: 'rejected', reason: { code: 'FG_ERR_TRANSLATOR_UNAVAILABLE', permanent: false, message: /refuses this dataflow's settings.*400 FG_ERR_TRANSLATOR_VALIDATION.*\/endpoint\/partitionStrategy/ } })
+  t.equal(p.seen.length, 1, 'one request, not asked again at once')
 })
 
-t.test('other 4xx (404: a wrong translator URL) are final for the request, saying so; 5xx stays retriable', async (t) => {
+t.test('other 4xx (404: a wrong translator URL) hold the messages (retriable, not asked again at once); 5xx is retried up to attempts', async (t) => {
   const service = await startTranslator({ port: 0, logger: quiet })
   t.teardown(() => service.close())
   const wrong = createRemoteTranslator({ url: `http://127.0.0.1:${service.port}/v0`, ...fast })
   t.teardown(() => wrong.close())
-  t.match(await wrong.forDataflow(target)(message(1), Date.now()), { ok: false, reason: 'rejected', detail: /404 FG_ERR_TRANSLATOR_NOT_FOUND/ })
+  await t.rejects(Promise.resolve(wrong.forDataflow(target)(message(1), Date.now())), { code: 'FG_ERR_TRANSLATOR_UNAVAILABLE', permanent: false, message: /404.*FG_ERR_TRANSLATOR_NOT_FOUND/ })
 
   let calls = 0
   const p = await translatorBehindProxy(t, {}, () => { calls++; return { status: 503, body: { code: 'BUSY', message: 'try later' } } })
