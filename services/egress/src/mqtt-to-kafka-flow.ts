@@ -138,7 +138,9 @@ export class MqttToKafkaFlow {
     const item: Item = { seq: this.seq++, message, ack }
     if (this.successor !== undefined) return this.successor.adopt([item])
     if (this.closed) return this.leave(item)
-    if (this.hasRoom()) {
+    // Behind anything already waiting for room: a PUBACK settled below can resume a paused device, whose next
+    // publishes arrive here (synchronously) before the waiting ones were moved up — they must not overtake them.
+    if (this.waiting.length === 0 && this.hasRoom()) {
       this.admit(item)
       this.pending.push(item)
       this.pump()

@@ -269,3 +269,25 @@ t.test('a destination that answers nothing for stallAfterMs marks the flow degra
   t.same(states, ['degraded FG_ERR_KAFKA_NOT_ANSWERING', 'ready'])
   await flow.close()
 })
+
+t.test('a publish offered from inside a PUBACK (a paused device resumed) does not overtake one waiting for room', async (t) => {
+  const answers: Array<() => void> = []
+  const sent: string[] = []
+  const destination: KafkaDestination = {
+    send (record, done) { sent.push(new TextDecoder().decode(record.value)); answers.push(() => done(null, { partition: 0, offset: '0' })) },
+    async close () {}
+  }
+  const flow = new MqttToKafkaFlow({ name: 'f', namespace: 'default', filters: ['#'], translate: passThrough, destination, options: { bufferMessages: 2 } })
+  const outcomes: Array<Promise<PublishOutcome>> = []
+  // a's PUBACK resumes the device, whose next publish (d) arrives while the flow is still settling a.
+  flow.offer(message('t', 'a'), { settle: () => { outcomes.push(flow.accept(message('t', 'd'))) } })
+  outcomes.push(flow.accept(message('t', 'b')), flow.accept(message('t', 'c')))
+  t.same(sent, ['a', 'b'], 'c waits for room')
+  // Kafka answers each send in turn (four in all).
+  for (let i = 0; i < 4; i++) {
+    answers.shift()?.()
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  t.same(await Promise.all(outcomes), [{}, {}, {}])
+  t.same(sent, ['a', 'b', 'c', 'd'], 'in arrival order')
+})

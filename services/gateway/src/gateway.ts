@@ -70,6 +70,7 @@ export async function startGateway (opts: Partial<GatewayOptions> & { logger?: L
       }),
       logger: log.child({ component: 'egress' }),
       instanceId: Number(options.instanceId) || 0,
+      options: options.dataflowBuffer,
       observer: tailObserver(tail),
       metrics,
       embeddedMqttHosts: ['localhost', '127.0.0.1', '[::1]'].map((h) => `${h}:${ingress.mqtt.port}`)

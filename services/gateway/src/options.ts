@@ -1,4 +1,5 @@
 import type { BrokerLimits } from '@flowgate/ingress'
+import type { EgressOptions } from '@flowgate/egress'
 
 /** Every option of the all-in-one gateway with its default, in one place (DESIGN §5). */
 export interface GatewayOptions {
@@ -18,6 +19,8 @@ export interface GatewayOptions {
   networkHost?: string
   /** The broker's limits; unset ones keep @flowgate/ingress' defaults. */
   limits: Partial<BrokerLimits>
+  /** What each dataflow may hold while Kafka is slow or down; unset ones keep @flowgate/egress' defaults. */
+  dataflowBuffer: Partial<Pick<EgressOptions, 'bufferMessages' | 'bufferBytes'>>
 }
 
 export const gatewayDefaults: GatewayOptions = {
@@ -30,5 +33,6 @@ export const gatewayDefaults: GatewayOptions = {
   logLevel: 'info',
   kafkaHostAliases: {},
   allowAnonymous: false,
-  limits: {}
+  limits: {},
+  dataflowBuffer: {}
 }

@@ -28,7 +28,7 @@ t.test('a device sending past the buffer: the gateway stops reading it, memory s
   await createTopic(topic, 3)
   const dataDir = mkdtempSync(join(tmpdir(), 'flowgate-buffer-'))
   const [httpPort, mqttPort, nowhere] = [await freePort(), await freePort(), await freePort()]
-  const gateway = spawn(process.execPath, [CLI, 'start', '--http-port', String(httpPort), '--mqtt-port', String(mqttPort), '--data-dir', dataDir, '--max-held-bytes', String(HELD), '--log-level', process.env.FLOWGATE_TEST_LOG ?? 'warn'], { stdio: ['ignore', process.env.FLOWGATE_TEST_LOG !== undefined ? 'inherit' : 'ignore', 'inherit'] })
+  const gateway = spawn(process.execPath, [CLI, 'start', '--http-port', String(httpPort), '--mqtt-port', String(mqttPort), '--data-dir', dataDir, '--max-held-bytes', String(HELD), '--buffer-bytes', String(HELD / 2), '--log-level', process.env.FLOWGATE_TEST_LOG ?? 'warn'], { stdio: ['ignore', process.env.FLOWGATE_TEST_LOG !== undefined ? 'inherit' : 'ignore', 'inherit'] })
   t.teardown(async () => {
     gateway.kill('SIGKILL')
     await new Promise((resolve) => gateway.once('exit', resolve))

@@ -7,9 +7,11 @@ import { startEgress, createFlowFactories, createDataflowMetrics, createRemoteTr
 import { FG_ERR_CLI_USAGE } from '../errors.js'
 import { flagOrEnv, portFlag } from '../flags.js'
 import { runUntilSignal } from '../run-until-signal.js'
+import { bufferFlagOptions, bufferFlags, bufferFlagsUsage } from '../buffer-flags.js'
 
 export const egressUsage = `flowgate egress (--store postgres://…|--admin URL) --mqtt mqtt://ingress:1883 [--translator URL]
                [--instance-id 0] [--shared] [--client-id flowgate-egress] [--host 127.0.0.1] [--http-port 8083] [--data-dir ./.flowgate] [--log-level info]
+               ${bufferFlagsUsage}
   Runs the dataflow runtime alone (split deployment): resources from the shared store (PostgreSQL; needs
   FLOWGATE_SECRET_KEY) or, read-only, from the admin API (--admin, with FLOWGATE_ADMIN_TOKEN; no Secret values,
   no status written back); the ingress reached as an MQTT v5 client; translation through the translator service
@@ -82,7 +84,8 @@ export async function egress (argv: string[]): Promise<number> {
       host: { type: 'string' },
       'http-port': { type: 'string' },
       'data-dir': { type: 'string' },
-      'log-level': { type: 'string' }
+      'log-level': { type: 'string' },
+      ...bufferFlagOptions
     },
     strict: true
   })
@@ -134,6 +137,7 @@ export async function egress (argv: string[]): Promise<number> {
       factories: createFlowFactories(reader, { mqttSource: { shared: values.shared === true, reader, ...clientIdOf(values) }, ...(remoteTranslator ? { remoteTranslator } : {}) }),
       logger: log,
       instanceId,
+      options: bufferFlags(values),
       metrics
     })
     cleanup.push(() => runtime.close())

@@ -2,11 +2,13 @@ import { parseArgs } from 'node:util'
 import { startGateway } from '@flowgate/gateway'
 import { flagOrEnv, portFlag } from '../flags.js'
 import { brokerFlagOptions, brokerFlags, brokerFlagsUsage } from '../broker-flags.js'
+import { bufferFlagOptions, bufferFlags, bufferFlagsUsage } from '../buffer-flags.js'
 import { runUntilSignal } from '../run-until-signal.js'
 
 export const startUsage = `flowgate start [--host 127.0.0.1] [--http-port 8080] [--mqtt-port 1883] [--data-dir ./.flowgate]
                [--store file|postgres://…] [--instance-id 0] [--log-level info]
                ${brokerFlagsUsage}
+               ${bufferFlagsUsage}
   Starts the all-in-one gateway: admin API, embedded MQTT broker, translator and dataflow runtime.
   Devices on the network connect through BrokerListener ports (applied like any resource), which need a
   BrokerAuthentication; --host other than loopback, or ports without one, need --allow-anonymous.
@@ -24,7 +26,8 @@ export async function start (argv: string[]): Promise<number> {
       store: { type: 'string' },
       'instance-id': { type: 'string' },
       'log-level': { type: 'string' },
-      ...brokerFlagOptions
+      ...brokerFlagOptions,
+      ...bufferFlagOptions
     },
     strict: true
   })
@@ -39,6 +42,7 @@ export async function start (argv: string[]): Promise<number> {
     logLevel: flagOrEnv(values, 'log-level'),
     allowAnonymous: broker.allowAnonymous,
     limits: broker.limits,
+    dataflowBuffer: bufferFlags(values),
     ...(broker.networkHost !== undefined ? { networkHost: broker.networkHost } : {})
   })
   return runUntilSignal(gateway, gateway.log)
