@@ -9,8 +9,8 @@ import { endpointKafkaConfig, pinoLogCreator, KafkaEndpointError } from '@flowga
 import { kafkaTopicProblem, type TranslateSettings } from '@flowgate/translate'
 import type { EmbeddedBroker } from '@flowgate/mqtt'
 import type { ResolvedDataflow } from './resolve.js'
-import type { KafkaSourceObserver } from './runtime.js'
-import { kafkaEndpointOf, resolveSecrets, type ResourceReader } from './wiring.js'
+import type { KafkaSourceObserver } from './flow-starters.js'
+import { kafkaEndpointOf, resolveSecrets, type ResourceReader } from './endpoint-secrets.js'
 import { openMqttDestination, publishFlags, mqttSettingsOf } from './mqtt-destination.js'
 import { startKafkaToMqttFlow, type KafkaToMqttFlow, type KafkaToMqttFlowOptions } from './kafka-to-mqtt-flow.js'
 

@@ -22,7 +22,7 @@ import { headersFrom, toMqttJsUserProperties, translateKafkaMessage, type KafkaT
 import { toKafkaEndpointError } from '@flowgate/kafka'
 import type { MqttPublisher, OutboundPublish } from '@flowgate/mqtt'
 import { backoffDelay } from './backoff.js'
-import type { KafkaSourceFlow, KafkaSourceObserver } from './runtime.js'
+import type { KafkaSourceFlow, KafkaSourceObserver } from './flow-starters.js'
 
 export interface KafkaToMqttFlowOptions {
   retryMinMs: number

@@ -8,7 +8,7 @@ import {
   type EmbeddedBroker, type MqttEndpointSettings, type MqttPublisher, type MqttSecrets
 } from '@flowgate/mqtt'
 import type { EndpointRef } from './resolve.js'
-import type { ResourceReader } from './wiring.js'
+import type { ResourceReader } from './endpoint-secrets.js'
 
 export interface MqttDestinationContext {
   reader: ResourceReader
