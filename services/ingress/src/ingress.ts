@@ -141,6 +141,8 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
   broker = await Aedes.createBroker(hooks)
   shared.attach(broker)
   const gate = connectionGate(broker, options.holdConnections === true)
+  // A message larger than a device's own Maximum Packet Size, discarded for it (aedes, patched: §3.1.2.11.4).
+  broker.on('publishTooLarge', () => metrics.forwardsDropped.inc({ reason: 'packet-too-large' }))
   broker.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'))
   broker.on('connectionError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'mqtt connection error'))
 

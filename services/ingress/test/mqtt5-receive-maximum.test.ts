@@ -1,6 +1,6 @@
 import t from 'tap'
 import { connectAsync } from 'mqtt'
-import type { IPublishPacket } from 'mqtt-packet'
+import type { IConnackPacket, IPublishPacket } from 'mqtt-packet'
 import { rawClient, connectPacket, type RawClient } from './raw-mqtt.js'
 import { conformance, fresh, until, sleep, type Broker } from './mqtt5-brokers.js'
 
@@ -75,7 +75,7 @@ conformance(t, 'a resumed session\'s queue is delivered within the Receive Maxim
   const c = await rawClient(broker.port)
   t.teardown(() => { c.socket.destroy() })
   c.send({ ...connectPacket(clientId, { receiveMaximum: 2, sessionExpiryInterval: 300 }), clean: false })
-  t.equal((await c.next('connack')).sessionPresent, true)
+  t.equal((await c.next('connack') as IConnackPacket).sessionPresent, true)
   await until(() => publishes(c).length >= 2, 'the first two queued messages', 10_000)
   await sleep(SETTLE_MS)
   t.same(payloads(c), ['m1', 'm2'], 'two in flight with Receive Maximum 2')

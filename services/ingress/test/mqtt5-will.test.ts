@@ -58,7 +58,7 @@ conformance(t, 'the Will Delay Interval delays the Will after a keep-alive timeo
   t.equal(w.got.length, 1, 'the Will was published')
   t.ok(willAt - closedAt >= 1500, `not before its delay (${willAt - closedAt} ms after the close)`)
   t.same(w.got[0]?.properties?.userProperties, { k: 'v' }, 'with its user properties')
-  t.equal(w.got[0]?.properties?.willDelayInterval, undefined, 'the Will Delay Interval is not a PUBLISH property')
+  t.equal((w.got[0]?.properties as Record<string, unknown> | undefined)?.willDelayInterval, undefined, 'the Will Delay Interval is not a PUBLISH property')
 })
 
 conformance(t, 'the session resuming within the Will Delay Interval cancels the Will', async (t, broker) => {

@@ -28,7 +28,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1
 export interface AccessHooks {
   /** Called with each stream handed to aedes, before `broker.handle`. */
   register: (stream: Duplex, connection: Connection) => void
-  hooks: Pick<AedesOptions, 'preConnect' | 'authenticate' | 'authorizeSubscribe' | 'authorizeForward' | 'acceptsAuthenticationMethod'>
+  hooks: Pick<AedesOptions, 'preConnect' | 'authenticate' | 'authorizeSubscribe' | 'acceptsAuthenticationMethod'>
   /** Publish authorization for ports the front door owns; `undefined` for other connections (the built-in listener). */
   mayPublish: (client: Client, topic: string) => boolean | undefined
   /** After a port's authentication or authorization changed: devices that no longer pass are disconnected. */
@@ -147,16 +147,9 @@ export function createAccessHooks (opts: { log: Logger, limits: BrokerLimits, me
         metrics.subscriptionsRefused.inc({ listener: session.port.config.id })
         // A null grant is refused in the SUBACK (0x87 / 0x80) while the connection stays up; an error would close it.
         callback(null, null)
-      },
-      authorizeForward (client, packet) {
-        // The device's own Maximum Packet Size (§3.1.2.11.4): a message it could not accept is not sent to it.
-        const max = (client as Client & { maximumPacketSize?: number }).maximumPacketSize
-        if (max !== undefined && estimatedPublishSize(packet) > max) {
-          metrics.forwardsDropped.inc({ reason: 'packet-too-large' })
-          return null
-        }
-        return packet
       }
+      // The device's own Maximum Packet Size (§3.1.2.11.4) is aedes' (patched): it discards what is larger for that
+      // device from the exact encoded size, and says so with `publishTooLarge` (counted in ingress.ts).
     },
     async recheck (port) {
       const auth = port.config.authentication
@@ -201,11 +194,4 @@ function reasonName (code: number): string {
     case ReasonCode.BAD_AUTHENTICATION_METHOD: return 'bad-authentication-method'
     default: return 'server-unavailable'
   }
-}
-
-/** An upper bound of a PUBLISH's size on the wire; cheap enough for every delivery. */
-function estimatedPublishSize (packet: { topic: string, payload: Buffer | string, properties?: object }): number {
-  const payload = typeof packet.payload === 'string' ? Buffer.byteLength(packet.payload) : packet.payload.length
-  const properties = packet.properties === undefined ? 0 : Buffer.byteLength(JSON.stringify(packet.properties))
-  return 5 + 2 + Buffer.byteLength(packet.topic) + 2 + 4 + properties + payload
 }
