@@ -1,7 +1,7 @@
 import t from 'tap'
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net'
 import { Kafka, logLevel, type KafkaConfig, type Producer } from 'kafkajs'
-import { startSoloBroker, startFaultProxy, uniqueTopic } from '@flowgate/testkit'
+import { startFaultProxy, startBrokerBehindProxy, uniqueTopic } from '@flowgate/testkit'
 
 // The fault proxy (test/kit/src/fault-proxy.ts) between kafkajs and a Kafka of this test's own, which advertises the
 // proxy's port so that every connection after the bootstrap one goes through it too. Each fault is shown with what
@@ -98,16 +98,8 @@ t.test('frames cut anywhere: the Produce response is found and rewritten, everyt
 })
 
 t.test('kafkajs through the fault proxy to a real Kafka', { timeout: 120_000 }, async (t) => {
-  // The proxy first, on a port the system picks and the proxy then holds: a port from freePort() left free while
-  // the broker starts (seconds) was seen taken meanwhile (EADDRINUSE) when several tests ran at once.
-  const target = { host: '127.0.0.1', port: 0 }
-  const proxy = await startFaultProxy(target)
-  t.teardown(() => proxy.close())
-  const broker = await startSoloBroker({ advertisedPort: proxy.port })
-  t.teardown(() => broker.destroy())
-  target.port = Number(broker.bootstrap.split(':')[1])
-
-  const via = `127.0.0.1:${proxy.port}`
+  const { proxy, broker, via, close } = await startBrokerBehindProxy()
+  t.teardown(close)
   const config = (clientId: string, extra: Partial<KafkaConfig> = {}): KafkaConfig => ({ clientId, brokers: [via], logLevel: logLevel.NOTHING, ...extra })
   const topic = uniqueTopic('fault-proxy')
   const admin = new Kafka({ clientId: 'direct-admin', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING }).admin()

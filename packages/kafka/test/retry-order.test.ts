@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { Kafka, logLevel } from 'kafkajs'
-import { startSoloBroker, startFaultProxy } from '@flowgate/testkit'
+import { startBrokerBehindProxy } from '@flowgate/testkit'
 import { createBatchingProducer, type KafkaBatching } from '../src/index.js'
 import { endpoint, silent } from './helpers.js'
 import { kafkaFor } from './rig-helpers.js'
@@ -11,12 +11,8 @@ import { kafkaFor } from './rig-helpers.js'
 // this file's own behind the fault proxy answers one Produce with OUT_OF_ORDER_SEQUENCE_NUMBER (retriable: the
 // producer is replaced).
 
-const target = { host: '127.0.0.1', port: 0 }
-const proxy = await startFaultProxy(target)
-t.teardown(() => proxy.close())
-const broker = await startSoloBroker({ advertisedPort: proxy.port })
-t.teardown(() => broker.destroy())
-target.port = Number(broker.bootstrap.split(':')[1])
+const { proxy, broker, close } = await startBrokerBehindProxy()
+t.teardown(close)
 
 let topics = 0
 /** Records stored in the one-partition topic (its high watermark). */

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { Kafka, logLevel } from 'kafkajs'
 import { startGateway } from '@flowgate/gateway'
-import { rig, uniqueTopic, kcatConsume, startTestGateway, eventually, manifests, kafkaEndpoint, dataflow, startDeviceLoad, checkAgainstKafka, reportFault, checkLedger, startSoloBroker, startFaultProxy, type DeviceLoad } from '@flowgate/testkit'
+import { rig, uniqueTopic, kcatConsume, startTestGateway, eventually, manifests, kafkaEndpoint, dataflow, startDeviceLoad, checkAgainstKafka, reportFault, checkLedger, startBrokerBehindProxy, type DeviceLoad } from '@flowgate/testkit'
 
 // Every PUBACK is a promise when Kafka fails: devices (MQTT 5 and 3.1.1) publish QoS 1 sequence numbers at ~600
 // msg/s into the all-in-one gateway, whose Kafka endpoint is a broker of this file's own reached through the fault
@@ -10,15 +10,9 @@ import { rig, uniqueTopic, kcatConsume, startTestGateway, eventually, manifests,
 // every message that got a success PUBACK must be there, each key's sequence in order, and the ledger balanced.
 
 const r = await rig()
-// The proxy first, on a port it holds; the broker advertises it, so every connection after the bootstrap goes
-// through it (the gateway bootstraps through it too).
-const target = { host: '127.0.0.1', port: 0 }
-const proxy = await startFaultProxy(target)
-t.teardown(() => proxy.close())
-const broker = await startSoloBroker({ advertisedPort: proxy.port })
-t.teardown(() => broker.destroy())
-target.port = Number(broker.bootstrap.split(':')[1])
-const via = `127.0.0.1:${proxy.port}`
+// The gateway bootstraps through the proxy too.
+const { proxy, broker, via, close } = await startBrokerBehindProxy()
+t.teardown(close)
 
 const devices = [
   { clientId: 'v5-a', protocolVersion: 5 as const }, { clientId: 'v5-b', protocolVersion: 5 as const },

@@ -23,20 +23,7 @@ export async function startTestGateway (t: Test, start: (opts: Record<string, un
   const dataDir = mkdtempSync(join(tmpdir(), 'flowgate-e2e-'))
   const gw = await start({ httpPort: 0, mqttPort: 0, dataDir, logger: pino({ level: process.env.FLOWGATE_TEST_LOG ?? 'silent' }), ...extra })
   t.teardown(async () => { await gw.close(); rmSync(dataDir, { recursive: true, force: true }) })
-  const base = `http://${gw.http.host}:${gw.http.port}`
-  const headers = { authorization: `Bearer ${gw.token}` }
-  const admin: AdminClient = {
-    base,
-    async apply (yaml) {
-      const res = await fetch(`${base}/api/v1/apply`, { method: 'POST', headers: { ...headers, 'content-type': 'application/yaml' }, body: yaml })
-      return { status: res.status, body: await res.json() }
-    },
-    async get (path) {
-      const res = await fetch(`${base}${path}`, { headers })
-      return { status: res.status, body: res.headers.get('content-type')?.includes('json') ? await res.json() : await res.text() }
-    }
-  }
-  return { ...gw, admin }
+  return { ...gw, admin: adminClient(`http://${gw.http.host}:${gw.http.port}`, gw.token) }
 }
 
 /**

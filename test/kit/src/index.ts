@@ -9,6 +9,7 @@ export { startTestGateway, adminClient, eventually, type StartedGateway, type Ad
 export { tokenServer, type TokenServer } from './token-server.js'
 export { startSoloBroker, freePort, type SoloBroker, type SoloBrokerOptions } from './solo-broker.js'
 export { startFaultProxy, type FaultProxy } from './fault-proxy.js'
+export { startBrokerBehindProxy, type BrokerBehindProxy } from './broker-behind-proxy.js'
 export { storedBatches, javaPartitions, type StoredBatch } from './log-segments.js'
 export { fillPlaceholders, seedExample } from './seed.js'
 export { kafkaEndpoint, dataflow, dataflowProfile, secret, manifests, type KafkaEndpointSpec, type DataflowSpec } from './manifests.js'
