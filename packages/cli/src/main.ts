@@ -44,7 +44,13 @@ export async function main (argv: string[]): Promise<number> {
   const command = commands[name]
   try {
     if (command === undefined) throw FG_ERR_CLI_USAGE(`unknown command ${JSON.stringify(name)}; run \`flowgate help\``)
-    return await (await command()).run(rest)
+    const loaded = await command()
+    // `flowgate start --help`: that command's usage, before its flags are parsed (and refused).
+    if (rest[0] === '--help' || rest[0] === '-h') {
+      process.stdout.write(`usage: ${loaded.usage}\n`)
+      return 0
+    }
+    return await loaded.run(rest)
   } catch (err) {
     return report(err)
   }

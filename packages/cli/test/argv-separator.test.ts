@@ -28,3 +28,12 @@ t.test('the flowgate command accepts the argv `pnpm start -- …` and `pnpm flow
     t.match(get.stderr + get.stdout, /secrets|NAME/)
   }
 })
+
+t.test('`flowgate <command> --help` prints that command\'s usage and exits 0, flags included', async (t) => {
+  const { flowgate } = await cliRig(t)
+  const help = await flowgate(['admin', '--help'])
+  t.equal(help.code, 0, help.stderr)
+  t.match(help.stdout, /^usage: flowgate admin /)
+  const start = await flowgate(['start', '-h'])
+  t.match(start.stdout, /--buffer-bytes 67108864/, 'start lists the dataflow buffer flags')
+})
