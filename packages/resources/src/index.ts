@@ -9,7 +9,6 @@ export { normaliseBySchema } from './normalise.js'
 export { parseManifests, type ManifestDocument, type ParseOptions } from './manifests.js'
 export { references, dependencyOrder, checkReferences, type Reference, type ReferenceProblem, type Lookup } from './references.js'
 export { builtinResources, BUILTIN_ANNOTATION, type BuiltinOptions } from './builtins.js'
-export { kafkaAcksValue } from './kafka-acks.js'
 export { ResourceError, ManifestSyntaxError } from './errors.js'
 export type {
   Resource, DataflowEndpoint, Dataflow, DataflowProfile, Secret, ConfigMap, KafkaSettings, MqttSettings,

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { builtinResources, checkReferences, dependencyOrder, kafkaAcksValue, references, validate, type Lookup } from '../src/index.js'
+import { builtinResources, checkReferences, dependencyOrder, references, validate, type Lookup } from '../src/index.js'
 
 const ns = 'azure-iot-operations'
 const kafka = {
@@ -63,6 +63,3 @@ t.test('a fresh store holds the default MQTT endpoint and profile, valid by the 
   for (const r of b) t.ok(validate(r).ok)
 })
 
-t.test('kafkaAcks maps to Kafka acks by value name', async (t) => {
-  t.same(['Zero', 'None', 'One', 'All'].map((a) => kafkaAcksValue(a as any)), [0, 0, 1, -1])
-})

@@ -82,7 +82,7 @@ const kafkaAuthenticationSchema = {
 
 export const COMPRESSIONS = ['None', 'Gzip', 'Snappy', 'Lz4'] as const
 export const PARTITION_STRATEGIES = ['Default', 'Static', 'Topic', 'Property'] as const
-/** `None` is the preview API's alias of `Zero` (DESIGN §2); stored as written, mapped by `kafkaAcksValue`. */
+/** `None` is the preview API's alias of `Zero` (DESIGN §2); stored as written, mapped to Kafka's acks by `kafkaAcks` in @flowgate/kafka. */
 export const KAFKA_ACKS = ['Zero', 'One', 'All', 'None'] as const
 export const CLOUD_EVENT_ATTRIBUTES = ['Propagate', 'CreateOrRemap'] as const
 
