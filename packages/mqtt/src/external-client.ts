@@ -1,8 +1,9 @@
 /**
  * A publisher to an external MQTT broker through mqtt.js 5 (MQTT 5). mqtt.js reconnects on its own; while it is
  * down a publish fails at once with FG_ERR_MQTT_UNAVAILABLE (the caller keeps the Kafka offset and retries), and the
- * QoS 1 publishes in flight when the connection dropped fail too — they are taken out of mqtt.js' store so that a
- * reconnect does not resend them behind the caller's back, out of order with its retry.
+ * QoS 1 publishes in flight when the connection dropped fail too — they are taken out of mqtt.js' outgoing store
+ * (`removeOutgoingMessage`) so that a reconnect does not resend them behind the caller's back, out of order with its
+ * retry and past the broker's Receive Maximum (test/e2e/faults/split-publisher-cut.test.ts).
  */
 import mqtt, { type IConnackPacket, type IClientPublishOptions, type MqttClient } from 'mqtt'
 import { MqttEndpointError, pubackError } from './errors.js'
@@ -63,12 +64,13 @@ export function connectExternalPublisher (setup: MqttClientSetup, opts: External
     opts.logger?.warn({ url: setup.url, err: err.message, code: err.code }, 'mqtt destination error')
   })
   client.on('close', () => {
-    // In-flight QoS 1 publishes fail now; remove them from mqtt.js so it does not resend them after reconnecting.
+    // In-flight QoS 1 publishes fail now, and the caller sends them again, in order, once connected. mqtt.js would
+    // resend them too, from its outgoing *store* (its callback map alone is not what it resends from): both the
+    // callback and the stored packet go, so the window is not sent twice and the broker's Receive Maximum holds.
     const outgoing = (client as unknown as { outgoing: Record<string, { cb: unknown }> }).outgoing
-    for (const [id, entry] of Object.entries(outgoing)) {
-      if (pending.has(entry.cb as Callback)) delete outgoing[id]
-    }
+    const ours = Object.entries(outgoing).filter(([, entry]) => pending.has(entry.cb as Callback)).map(([id]) => Number(id))
     for (const cb of [...pending]) cb(new MqttEndpointError('FG_ERR_MQTT_UNAVAILABLE', `connection to ${setup.url} closed${lastError ? `: ${lastError}` : ''}`))
+    for (const id of ours) client.removeOutgoingMessage(id)
     if (!closed) opts.onState?.('disconnected', lastError)
   })
 
