@@ -84,6 +84,7 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
         return true
       }
     : undefined
+  const sessions = createSessionPersistence(options.persistence)
   const hooks: AedesOptions = {
     ...interceptorHooks(() => holding ? holdForever : interceptor ?? sharedInterceptor, authorizePublish, {
       receiveMaximum: limits.receiveMaximum,
@@ -101,7 +102,7 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
     }),
     ...access.hooks,
     sharedSubscriptions: shared.handler,
-    persistence: createSessionPersistence().persistence,
+    persistence: sessions.persistence as AedesOptions['persistence'],
     maximumPacketSize: limits.maximumPacketSize,
     receiveMaximum: limits.receiveMaximum,
     keepaliveLimit: limits.maxKeepAliveSeconds,
@@ -138,7 +139,7 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
     }
   }
 
-  broker = await Aedes.createBroker(hooks)
+  broker = await Aedes.createBroker(hooks).catch(async (err: unknown) => { await sessions.close().catch(() => {}); throw err })
   shared.attach(broker)
   const gate = connectionGate(broker, options.holdConnections === true)
   // A message larger than a device's own Maximum Packet Size, discarded for it (aedes, patched: §3.1.2.11.4).
@@ -155,6 +156,7 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
   } catch (err) {
     await closeListeners()
     await new Promise<void>((resolve) => broker!.close(() => resolve()))
+    await sessions.close()
     throw err
   }
   const tcp = listeners[0]!
@@ -193,6 +195,7 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
       const closing = Promise.all([closeListeners(), frontDoor?.close()])
       await new Promise<void>((resolve) => started.close(() => resolve()))
       await closing
+      await sessions.close()
     }
   }
 }

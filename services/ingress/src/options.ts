@@ -4,6 +4,7 @@ import type { AccessSource } from './access/source.js'
 import type { BrokerLimits } from './access/limits.js'
 import type { Registry } from 'prom-client'
 import type { SharedSubscriptionOptions } from './shared-subscriptions.js'
+import type { BrokerPersistence } from './persistence.js'
 
 export interface IngressOptions {
   /** Interface the MQTT listeners bind to. */
@@ -48,6 +49,11 @@ export interface IngressOptions {
   holdConnections?: boolean
   /** Bounds of MQTT 5 shared-subscription groups (shared-subscriptions.ts has the defaults). */
   sharedSubscriptions?: Partial<SharedSubscriptionOptions>
+  /**
+   * Where persistent sessions, their queued messages and retained messages are kept: in memory by default (lost on
+   * restart), durably with `{ kind: 'dir', dir }` (a LevelDB in that directory, one broker process at a time).
+   */
+  persistence?: BrokerPersistence
 }
 
 export const ingressDefaults: IngressOptions = {

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module'
+import { LevelPersistence } from './persistence-level.js'
 
 // A CommonJS module whose `module.exports` is the factory, while its types declare an ES default export: required
 // as what it is rather than through an interop shim.
@@ -20,7 +21,16 @@ export interface SessionPersistence {
   readonly persistence: unknown
   /** QoS 1/2 subscriptions held by persistent sessions: what an offline session would be queued messages for. */
   readonly persistentSubscriptions: () => number
+  /** Writes what is pending and closes the store (after the broker closed). */
+  readonly close: () => Promise<void>
 }
+
+/**
+ * Where the broker keeps persistent sessions (subscriptions, queued and in-flight QoS 1/2 messages, QoS 2
+ * receipts), Wills and retained messages: in memory (lost on restart), or durably in a directory (LevelDB,
+ * persistence-level.ts).
+ */
+export type BrokerPersistence = { kind: 'memory' } | { kind: 'dir', dir: string }
 
 // Read only by aedes (it iterates the list); frozen so that a future change that writes to it fails loudly.
 const noSubscriptions: Promise<unknown[]> = Promise.resolve(Object.freeze([]) as unknown as unknown[])
@@ -32,10 +42,12 @@ const noSubscriptions: Promise<unknown[]> = Promise.resolve(Object.freeze([]) as
  * such a subscription — the usual case for telemetry ingest (clean sessions' subscriptions never reach the
  * persistence). This keeps its own count of those subscriptions, mirroring the memory persistence's rules (only
  * QoS > 0 enters its trie; a re-subscription at QoS 0 leaves it), and answers "none" without the walk at zero.
- * The count changes when each call is made: the memory persistence changes its trie synchronously too.
+ * The count changes when each call is made: the memory persistence changes its trie synchronously too, and so does
+ * the durable one, which also gives the subscriptions it loaded at setup.
  */
-export function createSessionPersistence (): SessionPersistence {
-  const persistence = memoryPersistence() as SubscriptionStore
+export function createSessionPersistence (store: BrokerPersistence = { kind: 'memory' }): SessionPersistence {
+  const durable = store.kind === 'dir' ? new LevelPersistence(store.dir) : undefined
+  const persistence = (durable ?? memoryPersistence()) as SubscriptionStore & { setup: (broker: unknown) => Promise<void> }
   // Topics each persistent session holds at QoS > 0; `count` is the sum of their sizes, kept for the publish path.
   const byClient = new Map<string, Set<string>>()
   let count = 0
@@ -75,6 +87,20 @@ export function createSessionPersistence (): SessionPersistence {
     return clean(client)
   }
   persistence.subscriptionsByTopic = (topic) => count === 0 ? noSubscriptions : match(topic)
+  let closed: Promise<void> | undefined
+  if (durable !== undefined) {
+    const setup = durable.setup.bind(durable)
+    // aedes requires an async function here.
+    persistence.setup = async (broker) => {
+      await setup(broker as { id: string })
+      byClient.clear()
+      count = 0
+      for (const [clientId, subs] of durable.storedSubscriptions()) {
+        const held = new Set(subs.filter((s) => s.qos > 0).map((s) => s.topic))
+        if (held.size > 0) { byClient.set(clientId, held); count += held.size }
+      }
+    }
+  }
 
-  return { persistence, persistentSubscriptions: () => count }
+  return { persistence, persistentSubscriptions: () => count, close: () => (closed ??= durable?.destroy() ?? Promise.resolve()) }
 }
