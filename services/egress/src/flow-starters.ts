@@ -149,7 +149,8 @@ export function createFlowStarter (ctx: FlowStarterContext, countersOf: (key: st
       filters: resolved.source.dataSources,
       translate: factories.mqttToKafkaTranslator(resolved, { instanceId }),
       destination,
-      options,
+      // A batch may wait its latencyMs before it is even sent: that wait is not Kafka being silent.
+      options: { ...options, stallAfterMs: options.stallAfterMs + batchingLatencyOf(resolved) },
       observer: {
         received (message) { m.tally.received++; m.tally.receivedBytes += message.payload.byteLength; status.count('received') },
         sent (message, record, result, latencyMs) {
@@ -208,4 +209,10 @@ export function createFlowStarter (ctx: FlowStarterContext, countersOf: (key: st
 function unavailableDestination (cause: Error & { code?: string }): KafkaDestination {
   const error = (): DestinationError => Object.assign(new Error(cause.message), { code: cause.code ?? 'FG_ERR_DATAFLOW_NOT_STARTED', permanent: false })
   return { send (_record, done) { done(error()) }, close: async () => {} }
+}
+
+/** The destination endpoint's batching latency (ms; 0 when batching is off or the destination is not Kafka). */
+function batchingLatencyOf (resolved: ResolvedDataflow): number {
+  const batching = (resolved.destination.spec.kafkaSettings as { batching?: { mode?: string, latencyMs?: number } } | undefined)?.batching
+  return batching?.mode !== 'Disabled' && typeof batching?.latencyMs === 'number' ? batching.latencyMs : 0
 }

@@ -11,8 +11,9 @@ export interface EgressOptions {
   retryMinMs: number
   retryMaxMs: number
   /**
-   * A destination that has not answered any send for this long marks the dataflow degraded (`KafkaNotAnswering`):
-   * a black-holed broker otherwise looks healthy for the producer's whole retry budget (minutes).
+   * A destination that has not answered any send for this long (plus the endpoint's batching latencyMs) marks the
+   * dataflow degraded (`KafkaNotAnswering`): a black-holed broker otherwise looks healthy for the producer's whole
+   * retry budget (minutes).
    */
   stallAfterMs: number
   /** How often status counters are written back to the store. */
