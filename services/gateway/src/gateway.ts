@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { pino, type Logger } from 'pino'
 import type { AddressInfo } from 'node:net'
 import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
 import { lookup as dnsLookup } from 'node:dns'
 import { staticLookup } from '@flowgate/kafka'
 import type { EmbeddedBroker } from '@flowgate/mqtt'
@@ -41,7 +42,9 @@ export async function startGateway (opts: Partial<GatewayOptions> & { logger?: L
       ...(options.networkHost !== undefined ? { networkHost: options.networkHost } : {}),
       limits: options.limits,
       metricsRegistry: metrics.registry,
-      holdConnections: true
+      holdConnections: true,
+      // Persistent sessions, their queues and retained messages survive a restart (and SIGKILL).
+      persistence: { kind: 'dir', dir: join(options.dataDir, 'broker') }
     })
     cleanup.push(() => ingress.close())
     const admin = await openAdminState({ dataDir: options.dataDir, store, logger: log.child({ component: 'admin' }), mqttHost: `localhost:${ingress.mqtt.port}` })
