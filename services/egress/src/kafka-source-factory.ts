@@ -18,7 +18,9 @@ import { startKafkaToMqttFlow, type KafkaToMqttFlow, type KafkaToMqttFlowOptions
  * The consumer group: the source endpoint's `consumerGroupId` (the seed: it "takes effect only if the endpoint is
  * used as a source"). Without one, a stable name per dataflow — `flowgate-<namespace>-<dataflow>` — so a restart
  * resumes where the dataflow stopped. Two dataflows sharing an endpoint with a consumerGroupId share its group, as
- * the seed's model implies; give them different endpoints (or leave consumerGroupId out) to keep them apart.
+ * the seed's model implies: the group's assigner (subscription-assigner.ts) gives each member only partitions of the
+ * topics it subscribed to, so none is stranded; a topic in both dataflows is read once by the group (each record
+ * reaches one of them). Give them different endpoints (or leave consumerGroupId out) for every record in both.
  */
 export function consumerGroupOf (dataflow: ResolvedDataflow): string {
   const id = (dataflow.source.spec.kafkaSettings as { consumerGroupId?: string } | undefined)?.consumerGroupId

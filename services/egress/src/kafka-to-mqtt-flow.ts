@@ -22,6 +22,7 @@ import { headersFrom, toMqttJsUserProperties, translateKafkaMessage, type KafkaT
 import { toKafkaEndpointError } from '@flowgate/kafka'
 import type { MqttPublisher, OutboundPublish } from '@flowgate/mqtt'
 import { backoffDelay } from './backoff.js'
+import { consumerAssigners } from './subscription-assigner.js'
 import type { KafkaSourceFlow, KafkaSourceObserver } from './flow-starters.js'
 
 export interface KafkaToMqttFlowOptions {
@@ -191,7 +192,7 @@ export function startKafkaToMqttFlow (s: KafkaToMqttFlowSettings): KafkaToMqttFl
     const publisher = publisherOf[instance] ??= await s.openPublisher(instance)
     if (!publishers.includes(publisher)) publishers.push(publisher)
     const view = views[instance]!
-    const consumer = s.kafka.consumer({ groupId: s.groupId, allowAutoTopicCreation: false })
+    const consumer = s.kafka.consumer({ groupId: s.groupId, allowAutoTopicCreation: false, partitionAssigners: consumerAssigners })
     consumers.push(consumer)
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       const assignment = e.payload.memberAssignment as Record<string, number[]>
