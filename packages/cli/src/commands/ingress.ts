@@ -9,18 +9,19 @@ import { brokerFlagOptions, brokerFlags, brokerFlagsUsage } from '../broker-flag
 import { runUntilSignal } from '../run-until-signal.js'
 
 export const ingressUsage = `flowgate ingress [--host 127.0.0.1] [--mqtt-port 1883] [--ws-port N] [--http-port 8081] [--ack-on-receipt] [--log-level info]
-               [--store postgres://…|file] [--data-dir ./.flowgate] ${brokerFlagsUsage}
+               [--store postgres://…|file] [--data-dir ./.flowgate] [--persistence-dir DIR] ${brokerFlagsUsage}
   Runs the embedded MQTT broker alone (split deployment): devices publish here, egress instances subscribe
   as MQTT v5 clients ($share groups). A device's QoS 1 PUBACK waits until an egress acknowledged the message
   (so: until Kafka has it); --ack-on-receipt answers at once instead. With --store (and FLOWGATE_SECRET_KEY),
   it serves the stored BrokerListeners (TLS, device authentication and authorization) and follows their changes.
+  --persistence-dir keeps persistent sessions and retained messages there across restarts (else in memory).
   GET /healthz and /readyz on --http-port.`
 
 /** The embedded broker alone, with its probes. */
 export async function ingress (argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { host: { type: 'string' }, 'mqtt-port': { type: 'string' }, 'ws-port': { type: 'string' }, 'http-port': { type: 'string' }, 'ack-on-receipt': { type: 'boolean' }, 'log-level': { type: 'string' }, store: { type: 'string' }, 'data-dir': { type: 'string' }, ...brokerFlagOptions },
+    options: { host: { type: 'string' }, 'mqtt-port': { type: 'string' }, 'ws-port': { type: 'string' }, 'http-port': { type: 'string' }, 'ack-on-receipt': { type: 'boolean' }, 'log-level': { type: 'string' }, store: { type: 'string' }, 'data-dir': { type: 'string' }, 'persistence-dir': { type: 'string' }, ...brokerFlagOptions },
     strict: true
   })
   const flags = brokerFlags(values)
@@ -38,8 +39,11 @@ export async function ingress (argv: string[]): Promise<number> {
     const key = await loadSecretKey({ dataDir, env: process.env })
     access = storeAccessSource(store, { open: (s) => openSecret(s, key), seal: (s) => sealSecret(s, key) })
   }
+  // Persistent sessions and retained messages: durable in this directory, else in memory.
+  const persistenceDir = flagOrEnv(values, 'persistence-dir')
   const broker = await startIngress({
     host,
+    ...(persistenceDir !== undefined ? { persistence: { kind: 'dir' as const, dir: persistenceDir } } : {}),
     mqttPort: portFlag(values, 'mqtt-port') ?? 1883,
     ...(wsPort !== undefined ? { wsPort } : {}),
     ackAfterSharedDelivery: !ackOnReceipt,
