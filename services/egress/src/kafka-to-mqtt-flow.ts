@@ -8,6 +8,13 @@
  * uncommitted records, retries with backoff (heartbeating, so the group keeps the partition), reports `degraded`,
  * and each retry translates again, so a restored Message Expiry Interval shrinks by the time waited (DESIGN §6).
  *
+ * The group (issue 18, item 7): every wait stays well under the session timeout and a timer heartbeats while a batch
+ * is in hand (publishing or backing off), so a member stuck on the MQTT side keeps its partitions. A heartbeat that
+ * says the group is rebalancing (or no longer knows this member) is not swallowed: the batch stops taking new
+ * records, lets the publishes in flight finish, commits the acknowledged prefix and throws the error so that kafkajs
+ * rejoins — within the rebalance timeout, never publishing next to the partition's next owner. Records of an
+ * abandoned batch are counted as dropped `uncommitted`: they stay in Kafka and are read again.
+ *
  * Ordering: a partition's records go out in offset order through a sliding window of publishes in flight (one
  * connection keeps their order on the wire). When a publish fails, the window drains and the flow resumes from the
  * first failed record: records after it that had already been acknowledged go again (duplicates, never gaps).
@@ -34,14 +41,24 @@ export interface KafkaToMqttFlowOptions {
   partitionsConsumedConcurrently: number
   /** Where a group without committed offsets starts: Kafka's default, the end (only new records). */
   fromBeginning: boolean
+  /** The consumer group's session timeout: a member not heard from for this long is evicted. */
+  sessionTimeoutMs: number
+  /** How often a member heartbeats, also while a batch waits for MQTT (a third of the session timeout at most). */
+  heartbeatIntervalMs: number
+  /** How long the group waits for every member to rejoin once a rebalance started. */
+  rebalanceTimeoutMs: number
 }
 
 export const kafkaToMqttDefaults: KafkaToMqttFlowOptions = {
   retryMinMs: 200,
-  retryMaxMs: 30_000,
+  // Each wait well under the session timeout (and heartbeats run meanwhile): a rebalance is seen within seconds.
+  retryMaxMs: 5_000,
   lagIntervalMs: 5_000,
   partitionsConsumedConcurrently: 4,
-  fromBeginning: false
+  fromBeginning: false,
+  sessionTimeoutMs: 30_000,
+  heartbeatIntervalMs: 3_000,
+  rebalanceTimeoutMs: 60_000
 }
 
 export interface KafkaToMqttFlowSettings {
@@ -80,6 +97,15 @@ export interface KafkaToMqttFlow extends KafkaSourceFlow {
 
 interface Outcome { error?: Error & { code?: string, permanent?: boolean } }
 
+/** Heartbeat / commit errors after which kafkajs must rejoin the group (its runner does on these, thrown from eachBatch). */
+const rejoinErrors = new Set(['REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP', 'NOT_COORDINATOR', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID'])
+function needsRejoin (err: unknown): boolean {
+  return rejoinErrors.has((err as { type?: string } | undefined)?.type ?? '')
+}
+
+/** One consumer of the group: a rebalance seen by any of its batches stops them all until it joined again. */
+interface Member { rejoin?: Error }
+
 export function startKafkaToMqttFlow (s: KafkaToMqttFlowSettings): KafkaToMqttFlow {
   const options = { ...kafkaToMqttDefaults, ...s.options }
   const log = s.logger
@@ -106,6 +132,12 @@ export function startKafkaToMqttFlow (s: KafkaToMqttFlowSettings): KafkaToMqttFl
     degraded = undefined
     log.info('kafka → mqtt dataflow ready')
     s.observer.state('ready')
+  }
+
+  /** Waits `ms`, in short steps, returning early once `stopped()` (a rebalance, the flow closing). */
+  async function waitUnless (ms: number, stopped: () => boolean): Promise<void> {
+    const until = Date.now() + ms
+    while (!stopped() && Date.now() < until) await sleep(Math.min(100, until - Date.now()))
   }
 
   function sleep (ms: number): Promise<void> {
@@ -163,16 +195,18 @@ export function startKafkaToMqttFlow (s: KafkaToMqttFlowSettings): KafkaToMqttFl
     return {}
   }
 
-  /** Publishes `messages[start…]` through a sliding window; returns how many from `start` completed, in order. */
-  async function publishFrom (publisher: MqttPublisher, topic: string, messages: KafkajsMessage[], start: number, receivedAt: number, heartbeat: () => Promise<void>): Promise<{ done: number, error?: Outcome['error'] }> {
+  /**
+   * Publishes `messages[start…]` through a sliding window; returns how many from `start` completed, in order. Once
+   * `stopped()` no new record goes out; the ones in flight are awaited (their outcome decides the prefix).
+   */
+  async function publishFrom (publisher: MqttPublisher, topic: string, messages: KafkajsMessage[], start: number, receivedAt: number, stopped: () => boolean): Promise<{ done: number, error?: Outcome['error'] }> {
     const window: Array<Promise<Outcome>> = []
     const width = Math.max(1, publisher.maxInflight)
     let next = start
     let done = 0
     let failed: Outcome['error']
-    let lastBeat = Date.now()
     while (start + done < next || next < messages.length) {
-      while (failed === undefined && next < messages.length && window.length < width && !abort.signal.aborted) {
+      while (failed === undefined && next < messages.length && window.length < width && !stopped()) {
         window.push(send(publisher, topic, messages[next++]!, receivedAt))
       }
       if (window.length === 0) break
@@ -183,7 +217,6 @@ export function startKafkaToMqttFlow (s: KafkaToMqttFlowSettings): KafkaToMqttFl
         break
       }
       done++
-      if (Date.now() - lastBeat > 1_000) { lastBeat = Date.now(); await heartbeat().catch(() => {}) }
     }
     return failed ? { done, error: failed } : { done }
   }
@@ -192,11 +225,20 @@ export function startKafkaToMqttFlow (s: KafkaToMqttFlowSettings): KafkaToMqttFl
     const publisher = publisherOf[instance] ??= await s.openPublisher(instance)
     if (!publishers.includes(publisher)) publishers.push(publisher)
     const view = views[instance]!
-    const consumer = s.kafka.consumer({ groupId: s.groupId, allowAutoTopicCreation: false, partitionAssigners: consumerAssigners })
+    const member: Member = {}
+    const consumer = s.kafka.consumer({
+      groupId: s.groupId,
+      allowAutoTopicCreation: false,
+      partitionAssigners: consumerAssigners,
+      sessionTimeout: options.sessionTimeoutMs,
+      heartbeatInterval: options.heartbeatIntervalMs,
+      rebalanceTimeout: options.rebalanceTimeoutMs
+    })
     consumers.push(consumer)
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       const assignment = e.payload.memberAssignment as Record<string, number[]>
       view.assigned = Object.entries(assignment).flatMap(([topic, parts]) => parts.map((partition) => ({ topic, partition })))
+      member.rejoin = undefined
       log.debug({ instance, assigned: view.assigned }, 'partitions assigned')
       joinResolvers[instance]!()
     })
@@ -214,38 +256,65 @@ export function startKafkaToMqttFlow (s: KafkaToMqttFlowSettings): KafkaToMqttFl
       eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
         const messages = batch.messages
         if (messages.length === 0) return
+        // A sibling batch saw the group rebalancing: rejoin before taking anything more.
+        if (member.rejoin) throw member.rejoin
         const receivedAt = Date.now()
         for (const m of messages) s.observer.received(m.value?.byteLength ?? 0)
         buffered += messages.length
+        const stopped = (): boolean => member.rejoin !== undefined || abort.signal.aborted || !isRunning() || isStale()
+        // Heartbeats while the batch is in hand (kafkajs sends one only when the interval passed): a rebalance is
+        // noticed within an interval, and a member waiting for MQTT is never evicted for silence.
+        const beat = (): void => {
+          heartbeat().catch((err: unknown) => {
+            if (needsRejoin(err)) member.rejoin ??= err as Error
+            else log.debug({ instance, err: (err as Error).message }, 'heartbeat failed')
+          })
+        }
+        const keeper = setInterval(beat, Math.max(100, Math.floor(options.heartbeatIntervalMs / 2)))
         let i = 0
         let attempt = 0
         try {
-          while (i < messages.length) {
-            if (!isRunning() || isStale() || abort.signal.aborted) return
-            const { done, error } = await publishFrom(publisher, batch.topic, messages, i, receivedAt, heartbeat)
+          while (i < messages.length && !stopped()) {
+            const { done, error } = await publishFrom(publisher, batch.topic, messages, i, receivedAt, stopped)
             if (done > 0) {
               i += done
               buffered -= done
               const last = messages[i - 1]!.offset
               resolveOffset(last)
               // Kafka's committed offset is the next one to read; committed only for what MQTT acknowledged.
-              await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }] })
+              try {
+                await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }] })
+              } catch (err) {
+                if (!needsRejoin(err)) throw err
+                // The generation is over: the next owner starts from the last commit that got through (duplicates, no gap).
+                member.rejoin ??= err as Error
+                log.debug({ instance, err: (err as Error).message }, 'commit refused: rejoining')
+              }
               if (s.onPublished) for (let k = i - done; k < i; k++) s.onPublished(instance, batch.topic, batch.partition, messages[k]!.offset)
             }
             if (error) {
               setDegraded(error.code ?? 'FG_ERR_MQTT_UNAVAILABLE', error.message)
-              await sleep(backoffDelay(attempt++, options.retryMinMs, options.retryMaxMs))
-              await heartbeat().catch(() => {})
+              await waitUnless(backoffDelay(attempt++, options.retryMinMs, options.retryMaxMs), stopped)
             } else {
               attempt = 0
               setReady()
             }
           }
-          const lag = Number(batch.offsetLag())
-          if (Number.isFinite(lag)) s.observer.lag?.(batch.topic, batch.partition, lag)
         } finally {
-          buffered -= messages.length - i
+          clearInterval(keeper)
+          const left = messages.length - i
+          if (left > 0) {
+            buffered -= left
+            // Not committed: Kafka still has them and the partition's next reader (this member or another) reads them again.
+            for (let k = 0; k < left; k++) s.observer.dropped('uncommitted')
+          }
         }
+        if (i < messages.length && member.rejoin) {
+          log.info({ instance, topic: batch.topic, partition: batch.partition, committed: i, left: messages.length - i, err: member.rejoin.message }, 'group rebalancing: acknowledged prefix committed, rejoining')
+          throw member.rejoin
+        }
+        const lag = Number(batch.offsetLag())
+        if (Number.isFinite(lag)) s.observer.lag?.(batch.topic, batch.partition, lag)
       }
     })
   }
