@@ -2,6 +2,7 @@ import { Partitioners, type CompressionTypes, type IHeaders, type Kafka, type Me
 import type { Logger } from 'pino'
 import type { KafkaAcks, KafkaEndpoint } from './types.js'
 import { classifyKafkaError, KafkaEndpointError, type KafkaErrorCode } from './errors.js'
+import { createPartitioner } from './partitioner.js'
 import { compressionType } from './codecs.js'
 import { defaults, type KafkaRetry } from './options.js'
 import { TopicMetadataCache, type TopicInfo } from './topic-metadata.js'
@@ -114,7 +115,7 @@ export function createBatchingProducer (kafka: Kafka, endpoint: KafkaEndpoint, o
   const maxBytes = batching ? Math.max(1, endpoint.batching.maxBytes) : 1
   const latencyMs = Math.max(0, endpoint.batching.latencyMs)
   const metadata = new TopicMetadataCache(kafka, logger)
-  const partitioner = Partitioners.DefaultPartitioner() // murmur2 like the Java client; round-robin without key
+  const partitioner = createPartitioner({ strategy: endpoint.partitionStrategy, instanceId: opts.instanceId })
   const counters: ProducerCounters = { recordsSent: 0, bytesSent: 0, batches: 0, errors: {} }
 
   let producer: Producer | undefined
@@ -176,16 +177,7 @@ export function createBatchingProducer (kafka: Kafka, endpoint: KafkaEndpoint, o
   }
 
   function partitionFor (info: TopicInfo, r: SendRecord): number {
-    const count = info.partitions.length
-    if (r.partition != null) {
-      if (!Number.isInteger(r.partition) || r.partition < 0 || r.partition >= count) {
-        throw new KafkaEndpointError({ code: 'FG_ERR_KAFKA_REJECTED', permanent: true, reason: `partition ${r.partition} is not in 0..${count - 1} of ${r.topic}` })
-      }
-      return r.partition
-    }
-    if (r.staticPartition === true || endpoint.partitionStrategy === 'Static') return ((opts.instanceId % count) + count) % count
-    // Topic/Property put the key on the record; a missing property leaves it null: round-robin (DESIGN §6).
-    return partitioner({ topic: r.topic, partitionMetadata: info.partitions, message: { key: r.key, value: r.value } })
+    return partitioner(info.partitions, r)
   }
 
   async function produce (topic: string, items: Item[]): Promise<void> {

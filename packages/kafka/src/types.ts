@@ -1,3 +1,4 @@
+import type { PartitionStrategy } from '@flowgate/translate'
 /**
  * The Kafka dataflow endpoint as @flowgate/resources hands it over after defaults (the seed's `kafkaSettings`
  * plus the resource's name and namespace), and the secret material its references resolved to.
@@ -12,7 +13,7 @@ export type KafkaAuthentication =
 
 export type KafkaCompression = 'None' | 'Gzip' | 'Snappy' | 'Lz4'
 export type KafkaAcks = 'Zero' | 'One' | 'All' | 'None'
-export type PartitionStrategy = 'Default' | 'Static' | 'Topic' | 'Property'
+export type { PartitionStrategy }
 
 export interface KafkaBatching {
   mode: 'Enabled' | 'Disabled'
