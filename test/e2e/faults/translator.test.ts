@@ -167,7 +167,9 @@ t.test('the translator answers 413 for large requests (and is down for a moment)
   t.comment(JSON.stringify({ sent: load.sent, ...check, missing: check.missing.length, failed: load.failed.size, translator: proxy.counts, largestRefused: proxy.largestRefused }))
   t.ok(check.acknowledged > 2000, `load ran (${check.acknowledged} acknowledged)`)
   t.ok((proxy.counts['413'] ?? 0) > 0 && (proxy.counts['503'] ?? 0) > 0, `the translator refused large requests and was down for a while: ${JSON.stringify(proxy.counts)}`)
-  t.ok(proxy.largestRefused > 2 * LIMIT, `the backlog went out in requests well over the limit, split by the egress (largest refused ${proxy.largestRefused} bytes)`)
+  // How far over the limit the refused requests were depends on timing: once a 413 is remembered (60 s), the backlog
+  // after the outage is split before it is sent, so it may never be refused itself.
+  t.ok(proxy.largestRefused > LIMIT, `requests over the limit were refused and split by the egress (largest refused ${proxy.largestRefused} bytes)`)
   t.same(check.missing.slice(0, 10), [], `no acknowledged message missing (${check.missing.length} missing)`)
   t.same(check.reordered, [], 'no key\'s sequence goes backwards')
   t.same([...load.failed.entries()].slice(0, 5), [], 'no device publish refused or left unanswered')
