@@ -11,7 +11,8 @@ import { join } from 'node:path'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 // Fault tests (test/e2e/faults) append one row per scenario here (test/kit's reportFault); printed after the run.
-const faultTable = process.env.FLOWGATE_FAULT_TABLE ?? join(tmpdir(), 'flowgate-fault-table.jsonl')
+// One file per run: two runs on one machine must not clear each other's rows.
+const faultTable = process.env.FLOWGATE_FAULT_TABLE ?? join(tmpdir(), `flowgate-fault-table-${process.pid}.jsonl`)
 rmSync(faultTable, { force: true })
 const tap = spawn(process.execPath, [fileURLToPath(new URL('../node_modules/tap/dist/esm/run.mjs', import.meta.url)), '--reporter=tap', ...process.argv.slice(2)], {
   cwd: root,
@@ -52,6 +53,7 @@ if (existsSync(faultTable)) {
   process.stdout.write('| scenario | acknowledged | in Kafka | missing | duplicates | max RSS |\n| --- | --- | --- | --- | --- | --- |\n')
   for (const r of rows) process.stdout.write(`| ${r.scenario} | ${r.acknowledged} | ${r.inKafka} | ${r.missing} | ${r.duplicates} | ${r.maxRssMb !== undefined ? `${r.maxRssMb} MB` : '–'} |\n`)
   process.stdout.write('\n')
+  if (process.env.FLOWGATE_FAULT_TABLE === undefined) rmSync(faultTable, { force: true })
 }
 process.stdout.write(`${counts.passed} passed, ${counts.failed} failed${counts.skipped ? `, ${counts.skipped} skipped` : ''}\n`)
 process.exitCode = code
