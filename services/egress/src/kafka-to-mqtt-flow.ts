@@ -15,6 +15,11 @@
  * rejoins — within the rebalance timeout, never publishing next to the partition's next owner. Records of an
  * abandoned batch are counted as dropped `uncommitted`: they stay in Kafka and are read again.
  *
+ * Where reading starts (item 8): only a topic the group has never committed on starts at the end — its partitions'
+ * end offsets when the flow starts, committed as soon as a partition is first handed out. Every other partition
+ * without a committed offset (added to the topic later, or its offset expired) starts at its beginning: the consumer
+ * subscribes `fromBeginning`, and re-reads metadata every `metadataMaxAgeMs` so a partition added later is noticed.
+ *
  * Ordering: a partition's records go out in offset order through a sliding window of publishes in flight (one
  * connection keeps their order on the wire). When a publish fails, the window drains and the flow resumes from the
  * first failed record: records after it that had already been acknowledged go again (duplicates, never gaps).
@@ -39,8 +44,13 @@ export interface KafkaToMqttFlowOptions {
   lagIntervalMs: number
   /** Partitions one consumer handles at the same time (each stays in order). */
   partitionsConsumedConcurrently: number
-  /** Where a group without committed offsets starts: Kafka's default, the end (only new records). */
+  /**
+   * Where a topic the group never committed on starts: Kafka's default, the end (only new records). Partitions of a
+   * topic the group did read (added later, offsets expired) start at the beginning either way.
+   */
   fromBeginning: boolean
+  /** How often the consumers re-read topic metadata: a partition added to a topic is read within this time. */
+  metadataMaxAgeMs: number
   /** The consumer group's session timeout: a member not heard from for this long is evicted. */
   sessionTimeoutMs: number
   /** How often a member heartbeats, also while a batch waits for MQTT (a third of the session timeout at most). */
@@ -56,6 +66,7 @@ export const kafkaToMqttDefaults: KafkaToMqttFlowOptions = {
   lagIntervalMs: 5_000,
   partitionsConsumedConcurrently: 4,
   fromBeginning: false,
+  metadataMaxAgeMs: 10_000,
   sessionTimeoutMs: 30_000,
   heartbeatIntervalMs: 3_000,
   rebalanceTimeoutMs: 60_000
@@ -120,6 +131,8 @@ export function startKafkaToMqttFlow (s: KafkaToMqttFlowSettings): KafkaToMqttFl
   const publisherOf: MqttPublisher[] = []
   let admin: Admin | undefined
   let lagTimer: NodeJS.Timeout | undefined
+  /** Partitions of topics new to the group and the offset each starts at (see startPositions). */
+  let startAt = new Map<string, bigint>()
 
   function setDegraded (code: string, detail: string): void {
     if (degraded === code) return
@@ -230,6 +243,7 @@ export function startKafkaToMqttFlow (s: KafkaToMqttFlowSettings): KafkaToMqttFl
       groupId: s.groupId,
       allowAutoTopicCreation: false,
       partitionAssigners: consumerAssigners,
+      metadataMaxAge: options.metadataMaxAgeMs,
       sessionTimeout: options.sessionTimeoutMs,
       heartbeatInterval: options.heartbeatIntervalMs,
       rebalanceTimeout: options.rebalanceTimeoutMs
@@ -248,16 +262,20 @@ export function startKafkaToMqttFlow (s: KafkaToMqttFlowSettings): KafkaToMqttFl
     })
 
     await consumer.connect()
-    await consumer.subscribe({ topics: s.topics, fromBeginning: options.fromBeginning })
+    // From the beginning: a partition without a committed offset is one added later or whose offset expired; a topic
+    // new to the group starts at the end through startAt (resolved in eachBatch).
+    await consumer.subscribe({ topics: s.topics, fromBeginning: true })
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: options.partitionsConsumedConcurrently,
       eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
-        const messages = batch.messages
-        if (messages.length === 0) return
+        if (batch.messages.length === 0) return
         // A sibling batch saw the group rebalancing: rejoin before taking anything more.
         if (member.rejoin) throw member.rejoin
+        const skip = await skipBeforeStart(batch.topic, batch.partition, batch.messages, resolveOffset, commitOffsetsIfNecessary)
+        if (skip === batch.messages.length) return
+        const messages = skip > 0 ? batch.messages.slice(skip) : batch.messages
         const receivedAt = Date.now()
         for (const m of messages) s.observer.received(m.value?.byteLength ?? 0)
         buffered += messages.length
@@ -319,10 +337,54 @@ export function startKafkaToMqttFlow (s: KafkaToMqttFlowSettings): KafkaToMqttFl
     })
   }
 
-  async function readLag (): Promise<void> {
-    if (!s.observer.lag) return
+  async function connectedAdmin (): Promise<Admin> {
     admin ??= s.kafka.admin()
     await admin.connect()
+    return admin
+  }
+
+  /**
+   * The start of each partition of a topic the group never committed on: its end offset now. Empty when
+   * `fromBeginning` asks every new topic to be read from its beginning.
+   */
+  async function startPositions (): Promise<Map<string, bigint>> {
+    const out = new Map<string, bigint>()
+    if (options.fromBeginning) return out
+    const a = await connectedAdmin()
+    for (const { topic, partitions } of await a.fetchOffsets({ groupId: s.groupId, topics: s.topics })) {
+      if (partitions.some((p) => p.offset !== '-1')) continue
+      for (const e of await a.fetchTopicOffsets(topic)) out.set(`${topic}:${e.partition}`, BigInt(e.high))
+    }
+    return out
+  }
+
+  /**
+   * For a partition of a topic new to the group: if nothing is committed for it yet (kafkajs then started it at its
+   * beginning), commits its start position and returns how many records of the batch lie before it. Once per
+   * partition; 0 for every other.
+   */
+  async function skipBeforeStart (topic: string, partition: number, messages: KafkajsMessage[], resolveOffset: (offset: string) => void, commit: (offsets: { topics: Array<{ topic: string, partitions: Array<{ partition: number, offset: string }> }> }) => Promise<void>): Promise<number> {
+    const key = `${topic}:${partition}`
+    const start = startAt.get(key)
+    if (start === undefined) return 0
+    const a = await connectedAdmin()
+    const committed = (await a.fetchOffsets({ groupId: s.groupId, topics: [topic] }))[0]?.partitions.find((p) => p.partition === partition)?.offset ?? '-1'
+    if (committed !== '-1' || start === 0n) {
+      startAt.delete(key)
+      return 0
+    }
+    let skip = 0
+    while (skip < messages.length && BigInt(messages[skip]!.offset) < start) skip++
+    if (skip === messages.length) resolveOffset((start - 1n).toString())
+    await commit({ topics: [{ topic, partitions: [{ partition, offset: start.toString() }] }] })
+    startAt.delete(key)
+    log.debug({ topic, partition, start: start.toString(), skipped: skip }, 'a topic new to the group: partition starts at its end offset of the flow\'s start')
+    return skip
+  }
+
+  async function readLag (): Promise<void> {
+    if (!s.observer.lag) return
+    const admin = await connectedAdmin()
     const committed = await admin.fetchOffsets({ groupId: s.groupId, topics: s.topics })
     for (const { topic, partitions } of committed) {
       const ends = await admin.fetchTopicOffsets(topic)
@@ -344,6 +406,7 @@ export function startKafkaToMqttFlow (s: KafkaToMqttFlowSettings): KafkaToMqttFl
   const starting = (async () => {
     for (let attempt = 0; !abort.signal.aborted; attempt++) {
       try {
+        startAt = await startPositions()
         await Promise.all(views.map((_, i) => runInstance(i)))
         return
       } catch (err) {

@@ -18,8 +18,8 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 type Gw = Awaited<ReturnType<typeof startTestGateway>>
 
 /** `kcat -P -K:`: one `key:payload` line per record, paced (`perTick` records every 10 ms) to be load, not a burst. */
-async function kcatProduce (topic: string, lines: string[], perTick = 20): Promise<void> {
-  const child = spawn('kcat', [...kcatArgs(r, 'plaintext'), '-P', '-t', topic, '-K:', '-X', 'linger.ms=5'], { stdio: ['pipe', 'ignore', 'pipe'] })
+async function kcatProduce (topic: string, lines: string[], perTick = 20, partition?: number): Promise<void> {
+  const child = spawn('kcat', [...kcatArgs(r, 'plaintext'), '-P', '-t', topic, '-K:', '-X', 'linger.ms=5', ...(partition !== undefined ? ['-p', String(partition)] : [])], { stdio: ['pipe', 'ignore', 'pipe'] })
   let stderr = ''
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
@@ -65,9 +65,9 @@ async function stableGroup (groupId: string, members: number, timeoutMs = 60_000
 }
 
 /** Every record of `topics` in Kafka (kcat) arrived at the subscriber? Reported as a fault row. */
-async function verify (t: Test, scenario: string, topics: string[], sub: Subscriber, waitMs: number): Promise<void> {
+async function verify (t: Test, scenario: string, topics: string[], sub: Subscriber, waitMs: number, before = (_payload: string): boolean => false): Promise<void> {
   const inKafka = (await Promise.all(topics.map(async (topic) => kcatConsume(r, 'plaintext', topic, 1_000_000)))).flat()
-  const expected = new Set(inKafka.map((rec) => rec.payload ?? '').filter((payload) => payload !== 'probe'))
+  const expected = new Set(inKafka.map((rec) => rec.payload ?? '').filter((payload) => payload !== 'probe' && !before(payload)))
   // Delivered distinct payloads, until all expected arrived or the time is up.
   await eventually(async () => new Set(sub.got.map((g) => g.payload)).size >= expected.size ? true : undefined, waitMs, scenario).catch(() => {})
   const check = checkAgainstKafka(expected, sub.got.filter((g) => g.payload !== 'probe'))
@@ -117,4 +117,33 @@ t.test('two dataflows sharing a consumerGroupId: every record of each one\'s top
   const viaA = sub.byTopic.get(`a/${both}`) ?? 0
   const viaB = sub.byTopic.get(`b/${both}`) ?? 0
   t.comment(`the shared topic's records: ${viaA} through dataflow-a, ${viaB} through dataflow-b`)
+})
+
+t.test('partitions added while the dataflow runs: their records arrive (a new partition starts at its beginning)', { timeout: 120_000 }, async (t) => {
+  const topic = uniqueTopic('k2m-grow')
+  await createTopic(topic, 2)
+  const group = uniqueTopic('k2m-grow-group')
+  const gw = await startTestGateway(t, startGateway)
+  const sub = await subscribe(t, gw, '#')
+  // Written before the dataflow exists: a brand-new group starts at the end, so these are not delivered.
+  await kcatProduce(topic, records('before', 4, 200))
+  t.equal((await gw.admin.apply(manifests(
+    kafkaEndpoint({ name: 'kafka', host: r.listeners.plaintext, settings: { consumerGroupId: group } }),
+    dataflow({ name: 'grow', source: { endpointRef: 'kafka', dataSources: [topic] }, destination: { endpointRef: 'default', dataDestination: 'grow/${inputTopic}' } })
+  ))).status, 200)
+  await stableGroup(group, 1)
+  await warmUp([topic], 2, sub)
+
+  // Load on the two partitions; meanwhile two partitions are added and written to at once (kcat -p), before the
+  // dataflow's consumer can know them.
+  const load = kcatProduce(topic, records('old', 8, 3000))
+  await sleep(1000)
+  await admin.createPartitions({ topicPartitions: [{ topic, count: 4 }] })
+  await Promise.all([kcatProduce(topic, records('p2', 4, 500), 20, 2), kcatProduce(topic, records('p3', 4, 500), 20, 3)])
+  await load
+  const before = (payload: string): boolean => payload.startsWith('before-')
+  await verify(t, 'k2m: partitions added while running', [topic], sub, 40_000, before)
+  t.equal(sub.got.filter((g) => before(g.payload ?? '')).length, 0, 'a brand-new group started at the end: records written before it are not delivered')
+  const g = (await admin.fetchOffsets({ groupId: group, topics: [topic] }))[0]?.partitions ?? []
+  t.same(g.filter((p) => Number(p.offset) > 0).map((p) => p.partition).sort(), [0, 1, 2, 3], `the group committed on the new partitions too: ${JSON.stringify(g.map((p) => [p.partition, p.offset]))}`)
 })
