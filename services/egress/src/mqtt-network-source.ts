@@ -121,6 +121,10 @@ export function createMqttNetworkSource (opts: Partial<MqttNetworkSourceOptions>
       manualConnect: setup.refreshAuthentication !== undefined,
       properties: {
         ...setup.options.properties,
+        // Says "an egress" to Flowgate's ingress, which then holds a device's PUBACK until this client acknowledged,
+        // plain subscription or shared (services/ingress/src/shared-subscriptions.ts, EGRESS_ROLE). Any other
+        // MQTT 5 broker ignores it.
+        userProperties: { ...setup.options.properties?.userProperties, 'flowgate-role': 'egress' },
         sessionExpiryInterval: settings.sessionExpirySeconds ?? options.sessionExpirySeconds,
         ...(settings.maxInflightMessages !== undefined ? { receiveMaximum: settings.maxInflightMessages } : {})
       },

@@ -1,6 +1,7 @@
 import type { TLSSocket } from 'node:tls'
 import { Aedes, type AedesOptions, type Client } from 'aedes'
 import type { Logger } from 'pino'
+import { Registry } from 'prom-client'
 import { ingressDefaults, type IngressOptions } from './options.js'
 import { FG_ERR_INGRESS_OPEN_BIND, FG_ERR_INGRESS_PORT_IN_USE } from './errors.js'
 import { isLoopbackHost } from './loopback.js'
@@ -33,6 +34,8 @@ export interface Ingress {
   readonly listeners: ReadonlyArray<Omit<Listener, 'close'>>
   /** MQTT 5 shared subscriptions (`$share/{group}/{filter}`): how several egress instances split a dataflow. */
   readonly shared: SharedSubscriptions
+  /** The broker's Prometheus counters (`metricsRegistry`, or one of its own). */
+  readonly metricsRegistry: Registry
   /** BrokerListener ports, when the ingress follows stored resources (`access`). */
   readonly frontDoor: FrontDoor | undefined
   /** Starts serving the BrokerListeners of `source` (once; later calls return the same front door). */
@@ -57,7 +60,9 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
   if (!isLoopbackHost(options.host) && auth === undefined && !allowAnonymous) throw FG_ERR_INGRESS_OPEN_BIND(options.host)
   if (anonymousOffLoopback) log.warn({ host: options.host }, `--allow-anonymous: devices connect to ${options.host}:${options.mqttPort} without authentication; anyone who can reach the port may publish and subscribe to every topic`)
   const limits: BrokerLimits = { ...brokerLimitDefaults, ...options.limits }
-  const metrics = createAccessMetrics(options.metricsRegistry)
+  // The broker's counters (its own registry unless given one): `flowgate ingress` serves them on /metrics.
+  const metricsRegistry = options.metricsRegistry ?? new Registry()
+  const metrics = createAccessMetrics(metricsRegistry)
 
   let interceptor: PublishInterceptor | undefined
   let holding = false
@@ -74,11 +79,15 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
     }
     callback(null)
   }
-  const shared = createSharedSubscriptions(options.sharedSubscriptions)
-  registerSharedSubscriptionMetrics(options.metricsRegistry, shared)
+  const shared = createSharedSubscriptions({
+    ...options.sharedSubscriptions,
+    // Only the split deployment waits for its egress subscriptions after a start.
+    ...(options.ackAfterSharedDelivery !== true ? { egressGraceMs: 0 } : {})
+  }, { registry: metricsRegistry })
+  registerSharedSubscriptionMetrics(metricsRegistry, shared)
   const sharedInterceptor: PublishInterceptor | undefined = options.ackAfterSharedDelivery
-    ? ({ packet }, ack) => {
-        const delivered = packet.qos === 1 ? shared.awaitDelivery(packet.topic, packet.payload as Buffer) : undefined
+    ? ({ packet, protocolVersion }, ack) => {
+        const delivered = packet.qos === 1 ? shared.awaitDelivery(packet, protocolVersion) : undefined
         if (delivered === undefined) return false
         void delivered.then((outcome) => ack.settle(outcome))
         return true
@@ -109,6 +118,13 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
     // AIO's answer to a refused 3.1.1 publish: a PUBACK and a counted drop, not a dropped connection the device
     // would reconnect to and resend the same message on, forever.
     acknowledgeUnauthorizedPublish: true
+  }
+  // An egress says so in its CONNECT: its plain subscriptions then hold device PUBACKs as its own group.
+  const accessPreConnect = hooks.preConnect
+  hooks.preConnect = (client, packet, callback) => {
+    shared.connecting(client, packet)
+    if (accessPreConnect !== undefined) accessPreConnect(client, packet, callback)
+    else callback(null, true)
   }
   if (auth) {
     const accessAuthenticate = access.hooks.authenticate!
@@ -186,12 +202,14 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
     mqtt: { host: tcp.host, port: tcp.port },
     listeners: listeners.map(({ kind, host, port }) => ({ kind, host, port })),
     shared,
+    metricsRegistry,
     get frontDoor () { return frontDoor },
     openFrontDoor,
     limits,
     anonymousOffLoopback,
     async close () {
       // Stop accepting, then let aedes end its clients so they see a clean disconnect.
+      shared.close()
       const closing = Promise.all([closeListeners(), frontDoor?.close()])
       await new Promise<void>((resolve) => started.close(() => resolve()))
       await closing

@@ -146,7 +146,7 @@ t.test('embedded broker: messages published while the group has no member wait f
   await Promise.all([device.endAsync(), later.client.endAsync()])
 })
 
-t.test('shared groups are bounded: past maxGroups a new group is refused with 0x97; waiting bytes past maxQueuedBytes drop the oldest (counted)', async (t) => {
+t.test('shared groups are bounded: past maxGroups a new group is refused with 0x97; waiting bytes past maxQueuedBytes (across groups) drop the oldest (counted)', async (t) => {
   const ingress = await startIngress({ mqttPort: 0, logger: quiet, sharedSubscriptions: { maxGroups: 2, maxQueuedBytes: 3000 } })
   t.teardown(() => ingress.close())
   const url = `mqtt://127.0.0.1:${ingress.mqtt.port}`
@@ -161,8 +161,9 @@ t.test('shared groups are bounded: past maxGroups a new group is refused with 0x
   const device = await connectAsync(url, { protocolVersion: 5, clientId: 'device' })
   // Each QoS 1 message waits in both groups (a and b): 8 × 1000 bytes offered, 3000 kept.
   for (let i = 0; i < 4; i++) await device.publishAsync('bounded/y', Buffer.alloc(1000, i), { qos: 1 })
-  t.equal(ingress.shared.queuedBytes, 3000, 'at most 3000 bytes wait')
-  t.equal(ingress.shared.dropped, 5, 'the oldest five copies were dropped and counted')
+  // Each waiting message costs its payload, its topic and a fixed overhead (~1400 bytes here): two fit.
+  t.ok(ingress.shared.queuedBytes <= 3000 && ingress.shared.queuedBytes > 2000, `at most 3000 bytes wait (${ingress.shared.queuedBytes})`)
+  t.equal(ingress.shared.dropped, 6, 'the oldest six copies were dropped and counted')
   await device.endAsync(true)
   await member.endAsync(true)
 })

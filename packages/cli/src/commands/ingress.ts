@@ -7,21 +7,26 @@ import { openStore, loadSecretKey, openSecret, sealSecret, type Store } from '@f
 import { flagOrEnv, portFlag } from '../flags.js'
 import { brokerFlagOptions, brokerFlags, brokerFlagsUsage } from '../broker-flags.js'
 import { runUntilSignal } from '../run-until-signal.js'
+import { FG_ERR_CLI_USAGE } from '../errors.js'
 
 export const ingressUsage = `flowgate ingress [--host 127.0.0.1] [--mqtt-port 1883] [--ws-port N] [--http-port 8081] [--ack-on-receipt] [--log-level info]
-               [--store postgres://…|file] [--data-dir ./.flowgate] [--persistence-dir DIR] ${brokerFlagsUsage}
+               [--store postgres://…|file] [--data-dir ./.flowgate] [--persistence-dir DIR]
+               [--egress-grace-seconds 15] [--share-group-expiry-seconds 3600] [--share-group-max-bytes N] ${brokerFlagsUsage}
   Runs the embedded MQTT broker alone (split deployment): devices publish here, egress instances subscribe
-  as MQTT v5 clients ($share groups). A device's QoS 1 PUBACK waits until an egress acknowledged the message
-  (so: until Kafka has it); --ack-on-receipt answers at once instead. With --store (and FLOWGATE_SECRET_KEY),
+  as MQTT v5 clients ($share groups, or plain: an egress' own group). A device's QoS 1 PUBACK waits until an
+  egress acknowledged the message (so: until Kafka has it); --ack-on-receipt answers at once instead. For
+  --egress-grace-seconds (15) after start, PUBACKs wait for the egress subscriptions to come back. A group
+  without members keeps its messages (at most --share-group-max-bytes, 64 MiB; oldest dropped, counted in
+  /metrics) for --share-group-expiry-seconds (3600). With --store (and FLOWGATE_SECRET_KEY),
   it serves the stored BrokerListeners (TLS, device authentication and authorization) and follows their changes.
   --persistence-dir keeps persistent sessions and retained messages there across restarts (else in memory).
-  GET /healthz and /readyz on --http-port.`
+  GET /healthz, /readyz and /metrics on --http-port.`
 
 /** The embedded broker alone, with its probes. */
 export async function ingress (argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { host: { type: 'string' }, 'mqtt-port': { type: 'string' }, 'ws-port': { type: 'string' }, 'http-port': { type: 'string' }, 'ack-on-receipt': { type: 'boolean' }, 'log-level': { type: 'string' }, store: { type: 'string' }, 'data-dir': { type: 'string' }, 'persistence-dir': { type: 'string' }, ...brokerFlagOptions },
+    options: { host: { type: 'string' }, 'mqtt-port': { type: 'string' }, 'ws-port': { type: 'string' }, 'http-port': { type: 'string' }, 'ack-on-receipt': { type: 'boolean' }, 'egress-grace-seconds': { type: 'string' }, 'share-group-expiry-seconds': { type: 'string' }, 'share-group-max-bytes': { type: 'string' }, 'log-level': { type: 'string' }, store: { type: 'string' }, 'data-dir': { type: 'string' }, 'persistence-dir': { type: 'string' }, ...brokerFlagOptions },
     strict: true
   })
   const flags = brokerFlags(values)
@@ -29,6 +34,17 @@ export async function ingress (argv: string[]): Promise<number> {
   const host = flagOrEnv(values, 'host') ?? '127.0.0.1'
   const wsPort = portFlag(values, 'ws-port')
   const ackOnReceipt = values['ack-on-receipt'] === true || process.env.FLOWGATE_ACK_ON_RECEIPT === '1'
+  const number = (name: 'egress-grace-seconds' | 'share-group-expiry-seconds' | 'share-group-max-bytes', fallback: number): number => {
+    const text = flagOrEnv(values, name)
+    const n = text === undefined ? fallback : Number(text)
+    if (!Number.isFinite(n) || n < 0) throw FG_ERR_CLI_USAGE(`--${name} must be a number ≥ 0 (got ${JSON.stringify(text)})`)
+    return n
+  }
+  const sharedSubscriptions = {
+    egressGraceMs: number('egress-grace-seconds', 15) * 1000,
+    groupExpiryMs: number('share-group-expiry-seconds', 3600) * 1000,
+    maxGroupQueuedBytes: number('share-group-max-bytes', 64 * 1024 * 1024)
+  }
   const storeUrl = flagOrEnv(values, 'store')
   let store: Store | undefined
   let access
@@ -47,6 +63,7 @@ export async function ingress (argv: string[]): Promise<number> {
     mqttPort: portFlag(values, 'mqtt-port') ?? 1883,
     ...(wsPort !== undefined ? { wsPort } : {}),
     ackAfterSharedDelivery: !ackOnReceipt,
+    sharedSubscriptions,
     logger: log,
     ...(access !== undefined ? { access } : {}),
     allowAnonymous: flags.allowAnonymous,
@@ -60,6 +77,8 @@ export async function ingress (argv: string[]): Promise<number> {
     if (broker.frontDoor !== undefined && !listenersRead) return reply.code(503).send({ status: 'starting' })
     return { status: 'ready', clients: broker.broker.connectedClients, ...(warnings.length > 0 ? { warnings } : {}) }
   })
+  // The broker's counters: refusals, share-group drops (flowgate_share_group_dropped_total{group,reason}), …
+  app.get('/metrics', async (_req, reply) => reply.type(broker.metricsRegistry.contentType).send(await broker.metricsRegistry.metrics()))
   let listenersRead = false
   void broker.frontDoor?.ready.then(() => { listenersRead = true })
   try {
