@@ -11,7 +11,8 @@ import {
 import { translatorDefaults, type HandlerOptions } from './options.js'
 import { ROUTES, type Route } from './schemas.js'
 import { checkMessageCount, translateValidated } from './translate-request.js'
-import { formatAjvErrors, validatorFor } from './validation.js'
+import { formatAjvErrors } from './validation.js'
+import { validatorFor } from './validators.js'
 
 export async function translatorRoutes (app: FastifyInstance, opts: Partial<HandlerOptions>): Promise<void> {
   const options: HandlerOptions = { bodyLimit: opts.bodyLimit ?? translatorDefaults.bodyLimit, maxMessages: opts.maxMessages ?? translatorDefaults.maxMessages, ...(opts.randomUUID !== undefined ? { randomUUID: opts.randomUUID } : {}) }

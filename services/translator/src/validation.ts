@@ -1,29 +1,16 @@
 /**
- * One ajv instance and one compiled validator per route, shared by the fastify routes (as their validator compiler)
- * and the fetch handler, and one formatter from ajv's errors to `{path, message, allowed}`: both front doors answer a
- * bad body with the same 400. ajv needs no Node API; it does compile with `new Function`, which a runtime that forbids
- * code generation (Cloudflare Workers) refuses.
+ * Validation of a translate body and one formatter from ajv's errors to `{path, message, allowed}`: both front doors
+ * (fastify routes and fetch handler) answer a bad body with the same 400. The validators come from validators.ts
+ * (compiled at run time in Node; compiled ahead of time in the edge bundle, which swaps that one module).
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
+import type { ErrorObject } from 'ajv'
 import { BASE64_PATTERN } from '@flowgate/translate'
 import type { FieldError } from './errors.js'
-import { ROUTES, type Route } from './schemas.js'
-
-// allErrors: every offending path in one answer. No coercion: "1" is not 1 (fastify's default ajv would coerce).
-const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, coerceTypes: false, useDefaults: false, removeAdditional: false })
-const bySchema = new Map<object, ValidateFunction>()
-
-export function validatorFor (schema: object): ValidateFunction {
-  let v = bySchema.get(schema)
-  if (v === undefined) {
-    v = ajv.compile(schema)
-    bySchema.set(schema, v)
-  }
-  return v
-}
+import type { Route } from './schemas.js'
+import { routeValidator } from './validators.js'
 
 export function validateBody (route: Route, body: unknown): FieldError[] | undefined {
-  const v = validatorFor(ROUTES[route].schema)
+  const v = routeValidator(route)
   return v(body) ? undefined : formatAjvErrors(v.errors ?? [])
 }
 
