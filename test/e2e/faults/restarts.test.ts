@@ -1,10 +1,8 @@
 import t, { type Test } from 'tap'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { rig, createTopic, uniqueTopic, kcatConsume, eventually, manifests, kafkaEndpoint, dataflow, startDeviceLoad, checkAgainstKafka, freePort, reportFault, checkLedger, adminClient, type AdminClient } from '@flowgate/testkit'
+import { rig, createTopic, uniqueTopic, kcatConsume, eventually, manifests, kafkaEndpoint, dataflow, startDeviceLoad, checkAgainstKafka, freePort, reportFault, checkLedger, adminClient, startCliGateway, type AdminClient } from '@flowgate/testkit'
 
 // Every PUBACK is a promise across a process restart: the gateway runs as `flowgate start` in a child process (its
 // data directory and ports kept from one process to the next), devices with persistent sessions (MQTT 5 and 3.1.1,
@@ -14,7 +12,6 @@ import { rig, createTopic, uniqueTopic, kcatConsume, eventually, manifests, kafk
 // message that got a success PUBACK, from either process, must be there, each key's sequence in order.
 
 const r = await rig()
-const CLI = fileURLToPath(new URL('../../../packages/cli/bin/flowgate.mjs', import.meta.url))
 const NS = 'azure-iot-operations'
 const devices = [
   { clientId: 'v5-a', protocolVersion: 5 as const }, { clientId: 'v5-b', protocolVersion: 5 as const },
@@ -26,33 +23,8 @@ const flow = (topic: string): string => manifests(
 )
 const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
 
-interface GatewayProcess {
-  proc: ChildProcess
-  exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
-}
 
-/** `flowgate start` as a child process on the given ports and data directory; killed at the test's end if still running. */
-function startCliGateway (t: Test, opts: { dataDir: string, httpPort: number, mqttPort: number, log: string[], name: string }): GatewayProcess {
-  // The child gets its settings from the flags alone: no FLOWGATE_* of the test's environment (a token, a store).
-  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FLOWGATE_')))
-  const proc = spawn(process.execPath, [CLI, 'start', '--host', '127.0.0.1', '--http-port', String(opts.httpPort), '--mqtt-port', String(opts.mqttPort), '--data-dir', opts.dataDir, '--log-level', 'warn'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-  proc.stdout!.on('data', (b: Buffer) => opts.log.push(`[${opts.name}] ${b.toString()}`))
-  proc.stderr!.on('data', (b: Buffer) => opts.log.push(`[${opts.name}] ${b.toString()}`))
-  const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => {
-    opts.log.push(`[${opts.name}] exited ${code ?? signal}\n`)
-    resolve({ code, signal })
-  }))
-  t.teardown(async () => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return
-    proc.kill('SIGKILL')
-    await exited
-  })
-  return { proc, exited }
-}
 
-async function readyz (httpPort: number, log: string[]): Promise<void> {
-  await eventually(async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`).catch(() => undefined))?.ok === true ? true : undefined, 60_000, `the gateway process ready: ${log.join('')}`)
-}
 
 async function dataflowReady (admin: AdminClient): Promise<void> {
   await eventually(async () => (await admin.get(`/api/v1/namespaces/${NS}/dataflows/load`)).body.status?.conditions?.[0]?.status === 'True' ? true : undefined, 30_000, 'the dataflow Ready')
@@ -76,7 +48,7 @@ async function restartUnderLoad (t: Test, name: string, signal: 'SIGTERM' | 'SIG
   const [httpPort, mqttPort] = [await freePort(), await freePort()]
   const log: string[] = []
   const first = startCliGateway(t, { dataDir, httpPort, mqttPort, log, name: 'first' })
-  await readyz(httpPort, log)
+  await first.ready()
   // The token the first start generated into the data directory: the next process reads the same file.
   const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim()
   const admin = adminClient(`http://127.0.0.1:${httpPort}`, token)
@@ -100,8 +72,7 @@ async function restartUnderLoad (t: Test, name: string, signal: 'SIGTERM' | 'SIG
   const lastAtKill = lastAcked(load.acked)
 
   // The same ports and data directory: the resources (and the admin token) come back from the store.
-  startCliGateway(t, { dataDir, httpPort, mqttPort, log, name: 'second' })
-  await readyz(httpPort, log)
+  await startCliGateway(t, { dataDir, httpPort, mqttPort, log, name: 'second' }).ready()
   t.comment(`second process ready ${Date.now() - killedAt} ms after ${signal}`)
   await dataflowReady(admin)
   await eventually(async () => load.acked.size > atKill + 1000 ? true : undefined, 30_000, `devices reconnected and acknowledged again (${load.acked.size} acknowledged, ${atKill} at the ${signal}): ${log.join('')}`)

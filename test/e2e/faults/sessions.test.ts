@@ -1,11 +1,9 @@
-import t, { type Test } from 'tap'
-import { spawn, type ChildProcess } from 'node:child_process'
+import t from 'tap'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { connect, connectAsync, type IClientOptions, type MqttClient } from 'mqtt'
-import { eventually, freePort } from '@flowgate/testkit'
+import { eventually, freePort, startCliGateway } from '@flowgate/testkit'
 
 // Persistent sessions and retained messages survive SIGKILL: `flowgate start` runs as a child process (its data
 // directory and ports kept from one process to the next, as in restarts.test.ts), a device's persistent MQTT 5
@@ -13,30 +11,8 @@ import { eventually, freePort } from '@flowgate/testkit'
 // it — and started again; the device resumes its session and gets all 1,000, in order. A retained message set before
 // the kill is sent to a new subscriber afterwards.
 
-const CLI = fileURLToPath(new URL('../../../packages/cli/bin/flowgate.mjs', import.meta.url))
 
-interface GatewayProcess { proc: ChildProcess, exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }> }
 
-function startCliGateway (t: Test, opts: { dataDir: string, httpPort: number, mqttPort: number, log: string[], name: string }): GatewayProcess {
-  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FLOWGATE_')))
-  const proc = spawn(process.execPath, [CLI, 'start', '--host', '127.0.0.1', '--http-port', String(opts.httpPort), '--mqtt-port', String(opts.mqttPort), '--data-dir', opts.dataDir, '--log-level', 'warn'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-  proc.stdout!.on('data', (b: Buffer) => opts.log.push(`[${opts.name}] ${b.toString()}`))
-  proc.stderr!.on('data', (b: Buffer) => opts.log.push(`[${opts.name}] ${b.toString()}`))
-  const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => {
-    opts.log.push(`[${opts.name}] exited ${code ?? signal}\n`)
-    resolve({ code, signal })
-  }))
-  t.teardown(async () => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return
-    proc.kill('SIGKILL')
-    await exited
-  })
-  return { proc, exited }
-}
-
-async function readyz (httpPort: number, log: string[]): Promise<void> {
-  await eventually(async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`).catch(() => undefined))?.ok === true ? true : undefined, 60_000, `the gateway process ready: ${log.join('')}`)
-}
 
 /** Connects and records every PUBLISH from the first packet on (queued messages follow the CONNACK at once). */
 async function recorder (url: string, opts: IClientOptions): Promise<{ client: MqttClient, got: Array<{ topic: string, payload: string, retain: boolean }>, sessionPresent: boolean }> {
@@ -57,7 +33,7 @@ t.test('a persistent session offline while 1,000 QoS 1 messages are queued, the 
   const [httpPort, mqttPort] = [await freePort(), await freePort()]
   const url = `mqtt://127.0.0.1:${mqttPort}`
   const first = startCliGateway(t, { dataDir, httpPort, mqttPort, log, name: 'first' })
-  await readyz(httpPort, log)
+  await first.ready()
 
   const session: IClientOptions = { protocolVersion: 5, clientId: 'field-unit-9', clean: false, properties: { sessionExpiryInterval: 86_400 } }
   const device = await connectAsync(url, { ...session, clean: true, reconnectPeriod: 0 })
@@ -81,8 +57,7 @@ t.test('a persistent session offline while 1,000 QoS 1 messages are queued, the 
   first.proc.kill('SIGKILL')
   t.same(await first.exited, { code: null, signal: 'SIGKILL' }, 'SIGKILLed')
 
-  startCliGateway(t, { dataDir, httpPort, mqttPort, log, name: 'second' })
-  await readyz(httpPort, log)
+  await startCliGateway(t, { dataDir, httpPort, mqttPort, log, name: 'second' }).ready()
   const back = await recorder(url, session)
   t.teardown(() => back.client.endAsync().catch(() => {}))
   t.equal(back.sessionPresent, true, 'the session was kept (Session Present)')
