@@ -1,6 +1,7 @@
 // Bad requests: 400 with JSON Pointer paths, 413 for limits, 415, 404 — the same code and body from both front doors.
 import t from 'tap'
 import { doors } from './helpers.js'
+import { invalidBodies, manyMessages } from './vectors.js'
 
 const M2K = '/translate/v1/mqtt-to-kafka'
 const K2M = '/translate/v1/kafka-to-mqtt'
@@ -9,11 +10,7 @@ const context = { now: 0, instanceId: 0, dataflow: 'df', destinationTopic: 'out'
 t.test('a bad body is a 400 naming every offending path, with allowed values for enums', async (t) => {
   const d = await doors()
   t.teardown(() => d.server.close())
-  const body = {
-    endpoint: { partitionStrategy: 'Random', copyMqttProperties: 'yes', bogus: 1 },
-    context: { now: 'soon', instanceId: 0, dataflow: 'df' },
-    messages: [{ topic: 'a', payload: 'not base64!', properties: { payloadFormatIndicator: 2, userProperties: [['only-name']] } }, { payload: 'AA==' }]
-  }
+  const { body } = invalidBodies.mqttToKafka
   const http = await d.http(M2K, body)
   t.equal(http.status, 400)
   t.equal(http.body.code, 'FG_ERR_TRANSLATOR_VALIDATION')
@@ -33,18 +30,18 @@ t.test('a bad body is a 400 naming every offending path, with allowed values for
 t.test('Kafka → MQTT bodies are validated too: headers as [name, base64] pairs, qos 0..2', async (t) => {
   const d = await doors()
   t.teardown(() => d.server.close())
-  const body = { endpoint: {}, context: { ...context, qos: 3 }, messages: [{ topic: 'k', key: 5, headers: [['h', '!!']], timestamp: 'yesterday' }] }
+  const { body, paths: expected } = invalidBodies.kafkaToMqtt
   const http = await d.http(K2M, body)
   t.equal(http.status, 400)
   const paths = http.body.errors.map((e: { path: string }) => e.path)
-  t.same(paths.sort(), ['/context/qos', '/messages/0/headers/0/1', '/messages/0/key', '/messages/0/timestamp'].sort())
+  t.same(paths.sort(), [...expected].sort())
   t.same(await d.direct(K2M, body), http)
 })
 
 t.test('strings are not coerced: "1" is not an instance id', async (t) => {
   const d = await doors()
   t.teardown(() => d.server.close())
-  const body = { endpoint: {}, context: { ...context, instanceId: '1' }, messages: [] }
+  const { body } = invalidBodies.coercion
   const http = await d.http(M2K, body)
   t.equal(http.status, 400)
   t.same(http.body.errors.map((e: { path: string }) => e.path), ['/context/instanceId'])
@@ -54,7 +51,7 @@ t.test('strings are not coerced: "1" is not an instance id', async (t) => {
 t.test('more messages than maxMessages is a 413 FG_ERR_TRANSLATOR_TOO_MANY_MESSAGES', async (t) => {
   const d = await doors({ maxMessages: 3 })
   t.teardown(() => d.server.close())
-  const body = { endpoint: {}, context, messages: Array.from({ length: 4 }, () => ({ topic: 'a', payload: '' })) }
+  const body = manyMessages(4) as { messages: unknown[] }
   const http = await d.http(M2K, body)
   t.equal(http.status, 413)
   t.equal(http.body.code, 'FG_ERR_TRANSLATOR_TOO_MANY_MESSAGES')
