@@ -35,6 +35,7 @@ import { toKafkaEndpointError } from '@flowgate/kafka'
 import type { MqttPublisher, OutboundPublish } from '@flowgate/mqtt'
 import { backoffDelay } from './backoff.js'
 import { consumerAssigners } from './subscription-assigner.js'
+import { withCallbacks, type CallbackPublisher } from './callback-publisher.js'
 import type { KafkaSourceFlow, KafkaSourceObserver } from './flow-starters.js'
 
 export interface KafkaToMqttFlowOptions {
@@ -128,7 +129,7 @@ export function startKafkaToMqttFlow (s: KafkaToMqttFlowSettings): KafkaToMqttFl
   const views: Array<{ assigned: Array<{ topic: string, partition: number }> }> = []
   const joinResolvers: Array<() => void> = []
   const joins: Array<Promise<void>> = []
-  const publisherOf: MqttPublisher[] = []
+  const publisherOf: CallbackPublisher[] = []
   let admin: Admin | undefined
   let lagTimer: NodeJS.Timeout | undefined
   /** Partitions of topics new to the group and the offset each starts at (see startPositions). */
@@ -164,8 +165,11 @@ export function startKafkaToMqttFlow (s: KafkaToMqttFlowSettings): KafkaToMqttFl
 
   const ctx: KafkaToMqttContext = { now: 0, instanceId: s.instanceId, dataflow: s.name, destinationTopic: s.destinationTopic, qos: s.qos, retain: s.retain }
 
-  /** Translates (now, so expiry counts the wait) and publishes one record; never rejects. */
-  async function send (publisher: MqttPublisher, topic: string, m: KafkajsMessage, receivedAt: number): Promise<Outcome> {
+  /**
+   * Translates (now, so expiry counts the wait) and publishes one record; `done` gets the error that should stop the
+   * partition, or nothing (published, or dropped for good). Never throws.
+   */
+  function send (publisher: CallbackPublisher, topic: string, m: KafkajsMessage, receivedAt: number, done: (err?: Outcome['error']) => void): void {
     const headers = headersFrom(m.headers as Parameters<typeof headersFrom>[0])
     ctx.now = Date.now() // translation is synchronous: one context object serves every record
     const result = translateKafkaMessage({
@@ -179,7 +183,7 @@ export function startKafkaToMqttFlow (s: KafkaToMqttFlowSettings): KafkaToMqttFl
     }, s.translateSettings, ctx)
     if (!result.ok) {
       s.observer.dropped(result.reason, result.detail)
-      return {}
+      return done()
     }
     const { message } = result
     const publish: OutboundPublish = {
@@ -189,53 +193,73 @@ export function startKafkaToMqttFlow (s: KafkaToMqttFlowSettings): KafkaToMqttFl
       retain: message.retain,
       properties: { ...message.properties, userProperties: toMqttJsUserProperties(message.properties.userProperties) }
     }
-    try {
-      await publisher.publish(publish)
-    } catch (err) {
-      const e = err as Error & { code?: string, permanent?: boolean }
-      if (e.permanent) {
+    publisher.publishWith(publish, (err) => {
+      if (err) {
+        const e = err as Error & { code?: string, permanent?: boolean }
+        if (!e.permanent) return done(e)
         // The broker refuses this message for good (not authorized, topic invalid…): retrying would block the partition.
         s.observer.dropped('mqtt-refused', e.message)
-        return {}
+        return done()
       }
-      return { error: e }
-    }
-    // The seed: headers MQTT cannot carry are removed, the message still goes; each removed header is counted.
-    for (let i = 0; i < result.removedHeaders.nonUtf8; i++) s.observer.dropped('header-not-utf8')
-    for (let i = 0; i < result.removedHeaders.tooLarge; i++) s.observer.dropped('header-too-large')
-    s.observer.sent(message.payload.byteLength, Date.now() - receivedAt)
-    s.observer.published?.({ topic, offset: m.offset, key: m.key ?? null, headers }, publish)
-    return {}
+      // The seed: headers MQTT cannot carry are removed, the message still goes; each removed header is counted.
+      for (let i = 0; i < result.removedHeaders.nonUtf8; i++) s.observer.dropped('header-not-utf8')
+      for (let i = 0; i < result.removedHeaders.tooLarge; i++) s.observer.dropped('header-too-large')
+      s.observer.sent(message.payload.byteLength, Date.now() - receivedAt)
+      s.observer.published?.({ topic, offset: m.offset, key: m.key ?? null, headers }, publish)
+      done()
+    })
   }
 
   /**
-   * Publishes `messages[start…]` through a sliding window; returns how many from `start` completed, in order. Once
-   * `stopped()` no new record goes out; the ones in flight are awaited (their outcome decides the prefix).
+   * Publishes `messages[start…]` through a sliding window of `maxInflight` publishes; resolves with how many from
+   * `start` completed in order (the prefix that may be committed) and the first error. After an error, or once
+   * `stopped()` (checked every few records), no new record goes out and the ones in flight are awaited. Completions
+   * are counted, not awaited one by one: no promise per record.
    */
-  async function publishFrom (publisher: MqttPublisher, topic: string, messages: KafkajsMessage[], start: number, receivedAt: number, stopped: () => boolean): Promise<{ done: number, error?: Outcome['error'] }> {
-    const window: Array<Promise<Outcome>> = []
-    const width = Math.max(1, publisher.maxInflight)
-    let next = start
-    let done = 0
-    let failed: Outcome['error']
-    while (start + done < next || next < messages.length) {
-      while (failed === undefined && next < messages.length && window.length < width && !stopped()) {
-        window.push(send(publisher, topic, messages[next++]!, receivedAt))
+  function publishFrom (publisher: CallbackPublisher, topic: string, messages: KafkajsMessage[], start: number, receivedAt: number, stopped: () => boolean): Promise<{ done: number, error?: Outcome['error'] }> {
+    return new Promise((resolve) => {
+      const width = Math.max(1, publisher.maxInflight)
+      const end = messages.length
+      // Per record from `start`: 0 pending, 1 published, 2 failed.
+      const state = new Uint8Array(end - start)
+      let next = start
+      let prefix = start
+      let inflight = 0
+      let failed: Outcome['error']
+      let halted = false
+      let pumping = false
+      let settled = false
+      const finish = (): void => {
+        if (settled || inflight > 0 || (next < end && failed === undefined && !halted)) return
+        settled = true
+        resolve(failed !== undefined ? { done: prefix - start, error: failed } : { done: prefix - start })
       }
-      if (window.length === 0) break
-      const outcome = await window.shift()!
-      if (outcome.error) {
-        failed = outcome.error
-        await Promise.all(window.splice(0))
-        break
+      const pump = (): void => {
+        if (pumping) return
+        pumping = true
+        while (failed === undefined && !halted && next < end && inflight < width) {
+          if (((next - start) & 63) === 0 && stopped()) { halted = true; break }
+          const index = next++
+          inflight++
+          send(publisher, topic, messages[index]!, receivedAt, (err) => complete(index, err))
+        }
+        pumping = false
+        finish()
       }
-      done++
-    }
-    return failed ? { done, error: failed } : { done }
+      const complete = (index: number, err: Outcome['error']): void => {
+        inflight--
+        state[index - start] = err ? 2 : 1
+        if (err && failed === undefined) failed = err
+        while (prefix < next && state[prefix - start] === 1) prefix++
+        if (failed === undefined && !halted) pump()
+        else finish()
+      }
+      pump()
+    })
   }
 
   async function runInstance (instance: number): Promise<void> {
-    const publisher = publisherOf[instance] ??= await s.openPublisher(instance)
+    const publisher = publisherOf[instance] ??= withCallbacks(await s.openPublisher(instance))
     if (!publishers.includes(publisher)) publishers.push(publisher)
     const view = views[instance]!
     const member: Member = {}

@@ -4,11 +4,12 @@
  */
 import type { Logger } from 'pino'
 import {
-  connectExternalPublisher, embeddedPublisher, mqttClientOptions, mqttConfigError, mqttDefaults,
+  connectExternalPublisher, mqttClientOptions, mqttConfigError, mqttDefaults,
   type EmbeddedBroker, type MqttEndpointSettings, type MqttPublisher, type MqttSecrets
 } from '@flowgate/mqtt'
 import type { EndpointRef } from './resolve.js'
 import type { ResourceReader } from './endpoint-secrets.js'
+import { embeddedCallbackPublisher } from './callback-publisher.js'
 
 export interface MqttDestinationContext {
   reader: ResourceReader
@@ -52,7 +53,8 @@ export async function resolveMqttSecrets (endpoint: EndpointRef, reader: Resourc
 /** A publisher for one dataflow instance. The embedded broker's is shared by every instance (`shared`). */
 export async function openMqttDestination (endpoint: EndpointRef, ctx: MqttDestinationContext): Promise<MqttPublisher> {
   const settings = mqttSettingsOf(endpoint)
-  if (endpoint.embedded && ctx.embeddedBroker) return embeddedPublisher(ctx.embeddedBroker)
+  // With callbacks (callback-publisher.ts): the Kafka → MQTT flow's window counts completions, no promise per record.
+  if (endpoint.embedded && ctx.embeddedBroker) return embeddedCallbackPublisher(ctx.embeddedBroker)
   const secrets = await resolveMqttSecrets(endpoint, ctx.reader)
   const prefix = settings.clientIdPrefix ?? 'flowgate'
   const setup = mqttClientOptions(settings, secrets, { clientId: `${prefix}-${ctx.clientId}` })
