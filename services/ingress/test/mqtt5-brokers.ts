@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { connectAsync, connect, type MqttClient, type IClientOptions, type IPublishPacket } from 'mqtt'
+import { connectAsync } from 'mqtt'
 import { pino } from 'pino'
 import type { Test } from 'tap'
 import { startIngress, type Ingress } from '../src/index.js'
@@ -104,14 +104,5 @@ let unique = 0
 /** A client id / topic prefix no other case uses. */
 export const fresh = (what: string): string => `${what}-${process.pid}-${++unique}-${Math.random().toString(36).slice(2, 8)}`
 
-/** An mqtt.js v5 client whose messages are recorded from the first packet on (a resumed session's queue arrives with the CONNACK). */
-export async function recorder (url: string, opts: IClientOptions): Promise<{ client: MqttClient, got: IPublishPacket[], sessionPresent: boolean, connack: Record<string, unknown> }> {
-  const got: IPublishPacket[] = []
-  const client = connect(url, { protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 5000, ...opts })
-  client.on('message', (_topic, _payload, packet) => got.push(packet))
-  const connack = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    client.once('connect', (p) => resolve(p as unknown as Record<string, unknown>))
-    client.once('error', reject)
-  })
-  return { client, got, sessionPresent: connack.sessionPresent === true, connack }
-}
+/** An mqtt.js v5 client whose messages are recorded from the first packet on (the testkit's). */
+export { recordMessages as recorder } from '@flowgate/testkit'

@@ -2,10 +2,10 @@ import t, { type Test } from 'tap'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { connect, type IClientOptions, type MqttClient } from 'mqtt'
+import type { IClientOptions, IPublishPacket } from 'mqtt'
 import { Kafka, logLevel, type Producer } from 'kafkajs'
 import { startGateway } from '@flowgate/gateway'
-import { rig, kafkaConfig, createTopic, uniqueTopic, eventually, freePort, manifests, kafkaEndpoint, dataflow, adminClient, startCliGateway, startTestGateway, type AdminClient } from '@flowgate/testkit'
+import { rig, kafkaConfig, createTopic, uniqueTopic, eventually, freePort, manifests, kafkaEndpoint, dataflow, adminClient, startCliGateway, startTestGateway, recordMessages as recorder, type AdminClient } from '@flowgate/testkit'
 
 // Kafka → MQTT to a device that is away: a Kafka → MQTT dataflow delivers into the embedded broker, where a device's
 // persistent MQTT 5 session (Clean Start 0, Session Expiry one day) is offline. What the dataflow committed in Kafka
@@ -28,24 +28,13 @@ async function kafkaProducer (t: Test): Promise<Producer> {
   return p
 }
 
-/** An MQTT 5 client recording every PUBLISH payload from its CONNACK on (a resumed session's queue follows at once). */
-async function recorder (url: string, opts: IClientOptions): Promise<{ client: MqttClient, got: string[], sessionPresent: boolean }> {
-  const got: string[] = []
-  const client = connect(url, { protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 10_000, ...opts })
-  client.on('message', (_topic, payload) => got.push(payload.toString()))
-  const connack = await new Promise<{ sessionPresent: boolean }>((resolve, reject) => {
-    client.once('connect', (p) => resolve(p))
-    client.once('error', reject)
-  })
-  return { client, got, sessionPresent: connack.sessionPresent }
-}
 
 /** A new consumer group starts at the end of the topic: probes until one reaches `observer`, then the test's records count. */
-async function warmUp (p: Producer, topic: string, observer: { got: string[] }): Promise<void> {
+async function warmUp (p: Producer, topic: string, observer: { got: IPublishPacket[] }): Promise<void> {
   await eventually(async () => {
     await p.send({ topic, messages: [{ key: 'probe', value: 'probe' }] })
     await sleep(300)
-    return observer.got.includes('probe') ? true : undefined
+    return observer.got.some((m) => m.payload.toString() === 'probe') ? true : undefined
   }, 60_000, 'the dataflow to forward a probe record')
 }
 
@@ -54,14 +43,15 @@ const dataflowReady = async (admin: AdminClient): Promise<void> => {
 }
 
 /** The sequence numbers in `got` (probes left out): every one of 0..n-1 present, first arrivals in order. */
-function delivered (got: string[], n: number): { missing: number[], outOfOrder: number, duplicates: number } {
+function delivered (got: IPublishPacket[], n: number): { missing: number[], outOfOrder: number, duplicates: number } {
   const seen = new Set<number>()
   let last = -1
   let outOfOrder = 0
   let duplicates = 0
-  for (const g of got) {
-    if (g === 'probe') continue
-    const seq = Number(g)
+  for (const m of got) {
+    const payload = m.payload.toString()
+    if (payload === 'probe') continue
+    const seq = Number(payload)
     if (seen.has(seq)) { duplicates++; continue }
     if (seq < last) outOfOrder++
     last = Math.max(last, seq)

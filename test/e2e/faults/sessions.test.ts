@@ -2,8 +2,8 @@ import t from 'tap'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { connect, connectAsync, type IClientOptions, type MqttClient } from 'mqtt'
-import { eventually, freePort, startCliGateway } from '@flowgate/testkit'
+import { connectAsync, type IClientOptions } from 'mqtt'
+import { eventually, freePort, startCliGateway, recordMessages as recorder } from '@flowgate/testkit'
 
 // Persistent sessions and retained messages survive SIGKILL: `flowgate start` runs as a child process (its data
 // directory and ports kept from one process to the next, as in restarts.test.ts), a device's persistent MQTT 5
@@ -14,17 +14,6 @@ import { eventually, freePort, startCliGateway } from '@flowgate/testkit'
 
 
 
-/** Connects and records every PUBLISH from the first packet on (queued messages follow the CONNACK at once). */
-async function recorder (url: string, opts: IClientOptions): Promise<{ client: MqttClient, got: Array<{ topic: string, payload: string, retain: boolean }>, sessionPresent: boolean }> {
-  const got: Array<{ topic: string, payload: string, retain: boolean }> = []
-  const client = connect(url, { protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 10_000, ...opts })
-  client.on('message', (topic, payload, packet) => got.push({ topic, payload: payload.toString(), retain: packet.retain }))
-  const connack = await new Promise<{ sessionPresent: boolean }>((resolve, reject) => {
-    client.once('connect', (p) => resolve(p))
-    client.once('error', reject)
-  })
-  return { client, got, sessionPresent: connack.sessionPresent }
-}
 
 t.test('a persistent session offline while 1,000 QoS 1 messages are queued, the gateway SIGKILLed and started again: all 1,000 arrive, in order; a retained message survives', { timeout: 150_000 }, async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'flowgate-sessions-'))
@@ -62,11 +51,11 @@ t.test('a persistent session offline while 1,000 QoS 1 messages are queued, the 
   t.teardown(() => back.client.endAsync().catch(() => {}))
   t.equal(back.sessionPresent, true, 'the session was kept (Session Present)')
   await eventually(async () => back.got.length >= 1000 ? true : undefined, 60_000, `the 1,000 queued messages (${back.got.length} so far) ${log.join('')}`)
-  t.same(back.got.map((m) => Number(m.payload)), Array.from({ length: 1000 }, (_, i) => i), 'all 1,000, in the order published, none twice')
+  t.same(back.got.map((m) => Number(m.payload.toString())), Array.from({ length: 1000 }, (_, i) => i), 'all 1,000, in the order published, none twice')
 
   const late = await recorder(url, { clientId: 'late-subscriber' })
   t.teardown(() => late.client.endAsync().catch(() => {}))
   await late.client.subscribeAsync('ops/+/config', { qos: 1 })
   await eventually(async () => late.got.length > 0 ? true : undefined, 30_000, 'the retained message')
-  t.same(late.got[0], { topic: 'ops/field-unit-9/config', payload: 'interval=30', retain: true }, 'the retained message survived SIGKILL')
+  t.match({ ...late.got[0], payload: late.got[0]?.payload.toString() }, { topic: 'ops/field-unit-9/config', payload: 'interval=30', retain: true }, 'the retained message survived SIGKILL')
 })

@@ -1,7 +1,7 @@
 export { rig, rigFile, type RigInfo } from './rig.js'
 export { kafkaConfig, createTopic, readRecords, uniqueTopic, type Listener, type ReadRecord } from './kafka.js'
 export { kcatArgs, kcatConsume, type KcatRecord, type KcatConsumeOptions } from './kcat.js'
-export { nextMessage, collectMessages, type Received } from './mqtt.js'
+export { nextMessage, collectMessages, recordMessages, type Received } from './mqtt.js'
 export { signRigToken, type TokenOptions } from './jwt.js'
 export { makeTestPki, type TestPki } from './pki.js'
 export { makeDevicePki, type DevicePki, type IssuedCertificate } from './device-pki.js'

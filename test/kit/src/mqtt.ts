@@ -1,4 +1,4 @@
-import type { MqttClient, IPublishPacket } from 'mqtt'
+import { connect, type MqttClient, type IClientOptions, type IPublishPacket } from 'mqtt'
 
 export type Received = [topic: string, payload: Buffer, packet: IPublishPacket]
 
@@ -18,4 +18,19 @@ export function collectMessages (client: MqttClient, count: number, timeoutMs = 
     }
     client.on('message', on)
   })
+}
+
+/**
+ * An mqtt.js client (MQTT 5 unless `opts` says otherwise) whose messages are recorded from the first packet on: a
+ * resumed session's queue arrives right behind the CONNACK, before any listener added after connecting would see it.
+ */
+export async function recordMessages (url: string, opts: IClientOptions): Promise<{ client: MqttClient, got: IPublishPacket[], sessionPresent: boolean, connack: Record<string, unknown> }> {
+  const got: IPublishPacket[] = []
+  const client = connect(url, { protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 10_000, ...opts })
+  client.on('message', (_topic, _payload, packet) => got.push(packet))
+  const connack = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    client.once('connect', (p) => resolve(p as unknown as Record<string, unknown>))
+    client.once('error', reject)
+  })
+  return { client, got, sessionPresent: connack.sessionPresent === true, connack }
 }
