@@ -1,14 +1,9 @@
 import t, { type Test } from 'tap'
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { tmpdir, userInfo } from 'node:os'
-import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { connectAsync, type MqttClient, type IClientOptions } from 'mqtt'
 import { Kafka, logLevel, type Producer, type Message } from 'kafkajs'
 import { startGateway } from '@flowgate/gateway'
-import { rig, kafkaConfig, createTopic, uniqueTopic, collectMessages, startTestGateway, eventually, type Received } from '@flowgate/testkit'
+import { rig, kafkaConfig, createTopic, uniqueTopic, collectMessages, startTestGateway, eventually, startMosquitto, type Mosquitto, type Received } from '@flowgate/testkit'
 
 // Kafka → MQTT on real parts: records produced to a real Kafka 4 broker, a Dataflow applied through the admin API in
 // the seed's shape (Kafka endpoint as source), and MQTT 5 messages read by mqtt.js from the embedded broker and from
@@ -17,53 +12,6 @@ import { rig, kafkaConfig, createTopic, uniqueTopic, collectMessages, startTestG
 const r = await rig()
 const b64 = (s: string): string => Buffer.from(s).toString('base64')
 const silent = { logLevel: logLevel.NOTHING }
-
-async function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)) })
-    s.on('error', reject)
-  })
-}
-
-interface Mosquitto { port: number, dir: string, start: () => Promise<void>, stop: () => Promise<void> }
-
-/** Debian's mosquitto on a free loopback port, with a password file and on-disk persistence (sessions survive a restart). */
-async function mosquitto (t: Test, user: { username: string, password: string }): Promise<Mosquitto> {
-  const port = await freePort()
-  const dir = mkdtempSync(join(tmpdir(), 'flowgate-mosquitto-'))
-  execFileSync('mosquitto_passwd', ['-c', '-b', join(dir, 'passwd'), user.username, user.password])
-  writeFileSync(join(dir, 'mosquitto.conf'), [
-    // As root mosquitto would switch to its own user, which cannot read this private directory: stay who we are.
-    `user ${userInfo().username}`,
-    `listener ${port} 127.0.0.1`, 'allow_anonymous false', `password_file ${join(dir, 'passwd')}`,
-    'persistence true', `persistence_location ${dir}/`, 'max_queued_messages 100000', ''
-  ].join('\n'))
-  let child: ChildProcess | undefined
-  const m: Mosquitto = {
-    port,
-    dir,
-    async start () {
-      child = spawn('/usr/sbin/mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: 'ignore' })
-      await eventually(async () => new Promise<true | undefined>((resolve) => {
-        const s = createServer()
-        // Bound means mosquitto is not listening yet.
-        s.once('error', () => resolve(true))
-        s.listen(port, '127.0.0.1', () => s.close(() => resolve(undefined)))
-      }), 10_000, 'mosquitto listening')
-    },
-    async stop () {
-      const c = child
-      child = undefined
-      if (!c || c.exitCode !== null) return
-      // SIGTERM: mosquitto writes its persistence file (sessions, queued messages) on the way out.
-      await new Promise<void>((resolve) => { c.once('exit', () => resolve()); c.kill('SIGTERM') })
-    }
-  }
-  await m.start()
-  t.teardown(async () => { await m.stop(); rmSync(dir, { recursive: true, force: true }) })
-  return m
-}
 
 async function subscriber (t: Test, url: string, filter: string, extra: IClientOptions = {}): Promise<MqttClient> {
   const client = await connectAsync(url, { protocolVersion: 5, reconnectPeriod: 200, ...extra })
@@ -230,7 +178,7 @@ t.test('records with UTF-8, binary, oversized and AMQP headers arrive on the emb
 t.test('Mosquitto as the destination (UsernamePassword): the same MQTT 5 properties arrive', async (t) => {
   const topic = uniqueTopic('k2m-mosquitto')
   await createTopic(topic, 1)
-  const m = await mosquitto(t, { username: 'gateway', password: 's3cret-mq' })
+  const m = await startMosquitto(t, { user: { username: 'gateway', password: 's3cret-mq' } })
   const sub = await subscriber(t, `mqtt://127.0.0.1:${m.port}`, 'out/#', { username: 'gateway', password: 's3cret-mq' })
   const gw = await startTestGateway(t, startGateway)
   const applied = await gw.admin.apply(kafkaSource(uniqueTopic('mosq-group')) + mosquittoEndpoint(m) + '---' + dataflow([topic], 'mosquitto', 'out/${inputTopic}'))
@@ -250,7 +198,7 @@ t.test('Mosquitto stopped mid-stream and the flow restarted: no record skipped (
   const partitions = 3
   await createTopic(topic, partitions)
   const group = uniqueTopic('kill-group')
-  const m = await mosquitto(t, { username: 'gateway', password: 's3cret-mq' })
+  const m = await startMosquitto(t, { user: { username: 'gateway', password: 's3cret-mq' } })
   // A persistent session: what Mosquitto queued for the subscriber survives its restart.
   const sub = await subscriber(t, `mqtt://127.0.0.1:${m.port}`, 'out/#', { username: 'gateway', password: 's3cret-mq', clean: false, clientId: `sub-${randomBytes(3).toString('hex')}`, properties: { sessionExpiryInterval: 600 } })
   const seen = new Map<number, number>()

@@ -1,16 +1,12 @@
 import t, { type Test } from 'tap'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { tmpdir, userInfo } from 'node:os'
-import { join } from 'node:path'
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { Kafka, PartitionAssigners } from 'kafkajs'
 import { connectAsync } from 'mqtt'
 import { startGateway } from '@flowgate/gateway'
 import {
   rig, kafkaConfig, kcatArgs, kcatConsume, createTopic, uniqueTopic, startTestGateway, eventually, manifests, kafkaEndpoint,
-  dataflow, dataflowProfile, checkAgainstKafka, reportFault, checkLedger, freePort, type KcatRecord
+  dataflow, dataflowProfile, checkAgainstKafka, reportFault, checkLedger, startMosquitto, type KcatRecord
 } from '@flowgate/testkit'
 
 // Kafka → MQTT with the MQTT destination down for longer than the consumer group's session timeout (issue 18,
@@ -29,39 +25,6 @@ const OUTAGE_MS = Number(process.env.FLOWGATE_K2M_OUTAGE_MS ?? 40_000)
 const SESSION_TIMEOUT_MS = 30_000
 const r = await rig()
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-
-interface Mosquitto { port: number, start: () => Promise<void>, stop: () => Promise<void> }
-
-/** Debian's mosquitto on a free loopback port, anonymous, with persistence (the subscriber's session survives a stop). */
-async function mosquitto (t: Test): Promise<Mosquitto> {
-  const port = await freePort()
-  const dir = mkdtempSync(join(tmpdir(), 'flowgate-mosquitto-'))
-  writeFileSync(join(dir, 'mosquitto.conf'), [
-    `user ${userInfo().username}`, `listener ${port} 127.0.0.1`, 'allow_anonymous true',
-    'persistence true', `persistence_location ${dir}/`, 'max_queued_messages 1000000', 'max_inflight_messages 100', ''
-  ].join('\n'))
-  let child: ChildProcess | undefined
-  const m: Mosquitto = {
-    port,
-    async start () {
-      child = spawn('/usr/sbin/mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: 'ignore' })
-      await eventually(async () => new Promise<true | undefined>((resolve) => {
-        const s = createServer()
-        s.once('error', () => resolve(true))
-        s.listen(port, '127.0.0.1', () => s.close(() => resolve(undefined)))
-      }), 10_000, 'mosquitto listening')
-    },
-    async stop () {
-      const c = child
-      child = undefined
-      if (!c || c.exitCode !== null) return
-      await new Promise<void>((resolve) => { c.once('exit', () => resolve()); c.kill('SIGTERM') })
-    }
-  }
-  await m.start()
-  t.teardown(async () => { await m.stop(); rmSync(dir, { recursive: true, force: true }) })
-  return m
-}
 
 /** A kcat producer writing `key:payload` lines at `rate` records/s until stopped; payload `<key>:<seq>` per key. */
 function kcatLoad (topic: string, keys: number, rate: number): { stop: () => Promise<number> } {
@@ -88,7 +51,7 @@ t.test(`Mosquitto stopped for ${OUTAGE_MS / 1000} s under load, instanceCount 2,
   const topic = uniqueTopic('k2m-outage')
   await createTopic(topic, 4)
   const group = uniqueTopic('k2m-outage-group')
-  const m = await mosquitto(t)
+  const m = await startMosquitto(t, { extra: ['max_inflight_messages 100'] })
   const got: KcatRecord[] = []
   const sub = await connectAsync(`mqtt://127.0.0.1:${m.port}`, { protocolVersion: 5, reconnectPeriod: 200, clean: false, clientId: `sub-${randomBytes(3).toString('hex')}`, properties: { sessionExpiryInterval: 600 } })
   t.teardown(() => sub.endAsync(true))
