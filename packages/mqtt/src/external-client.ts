@@ -39,7 +39,13 @@ export function connectExternalPublisher (setup: MqttClientSetup, opts: External
   let lastError: string | undefined
   let closed = false
 
-  const client = mqtt.connect(setup.url, { ...setup.options, manualConnect: setup.refreshAuthentication !== undefined })
+  const client = mqtt.connect(setup.url, {
+    ...setup.options,
+    // Flowgate's own publishes: its ingress delivers nothing this client publishes to an egress (a topic loop between
+    // an MQTT → Kafka and a Kafka → MQTT dataflow would amplify forever). Other MQTT 5 brokers ignore the property.
+    ...(setup.options.protocolVersion === 5 ? { properties: { ...setup.options.properties, userProperties: { ...setup.options.properties?.userProperties, 'flowgate-role': 'egress' } } } : {}),
+    manualConnect: setup.refreshAuthentication !== undefined
+  })
   if (setup.refreshAuthentication) {
     // Tokens expire: fetch a fresh one before every connect and reconnect.
     const refresh = setup.refreshAuthentication

@@ -86,8 +86,8 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
   }, { registry: metricsRegistry })
   registerSharedSubscriptionMetrics(metricsRegistry, shared)
   const sharedInterceptor: PublishInterceptor | undefined = options.ackAfterSharedDelivery
-    ? ({ packet, protocolVersion }, ack) => {
-        const delivered = packet.qos === 1 ? shared.awaitDelivery(packet, protocolVersion) : undefined
+    ? ({ packet, protocolVersion, clientId }, ack) => {
+        const delivered = packet.qos === 1 ? shared.awaitDelivery(packet, protocolVersion, clientId) : undefined
         if (delivered === undefined) return false
         void delivered.then((outcome) => ack.settle(outcome))
         return true

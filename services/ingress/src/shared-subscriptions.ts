@@ -17,6 +17,8 @@ import { topicFilterProblem } from '@flowgate/mqtt'
  * An egress says so in its CONNECT (user property `flowgate-role: egress`, see `EGRESS_ROLE`): its plain
  * subscriptions are then taken as a group of its own (`$share/flowgate-direct.<client id>/<filter>`, only that
  * client may join), so that a device's PUBACK waits for an egress however it subscribed, also while it is away.
+ * What an egress publishes (Kafka → MQTT) never enters a group an egress is in: overlapping dataflows (`#` → Kafka
+ * `t`, Kafka `t` → MQTT `t/out`) would otherwise amplify each message forever.
  *
  * While a group has no connected member, messages wait in the group: bounded in count (per group), in bytes (per
  * group and across groups), for `groupExpiryMs` after the last member left (then the group and its queue go); QoS 0
@@ -97,6 +99,8 @@ interface Group {
   members: Member[]
   /** Round-robin cursor into `members`. */
   next: number
+  /** An egress has been a member (or it is an egress' own group): what an egress publishes does not enter it. */
+  egress: boolean
   queued: Entry[]
   queuedBytes: number
   /** Removes the group once it has been without members for `groupExpiryMs`. */
@@ -127,10 +131,11 @@ export interface SharedSubscriptions {
    * For a QoS 1 publish about to enter the broker: a promise that settles when every shared group it matches has had
    * it acknowledged by a member (with the worst reason code a member gave), or undefined when no group matches (and
    * the grace period after start is over). A message a group dropped is 0x97 to an MQTT 5 device and
-   * `unacknowledged` to a 3.1.1 one (for which any PUBACK means success). The split deployment's ingress holds the
+   * `unacknowledged` to a 3.1.1 one (for which any PUBACK means success). A publish of an egress (`clientId`) is
+   * not counted for groups an egress is in: it never reaches them (topic loops). The split deployment's ingress holds the
    * device's PUBACK on it, so a PUBACK still means "an egress has it".
    */
-  awaitDelivery: (packet: PublishPacket, protocolVersion: number) => Promise<DeliveryOutcome> | undefined
+  awaitDelivery: (packet: PublishPacket, protocolVersion: number, clientId?: string) => Promise<DeliveryOutcome> | undefined
   /** Stops the timers (grace period, group expiry). */
   close: () => void
 }
@@ -177,6 +182,9 @@ export function createSharedSubscriptions (opts: Partial<SharedSubscriptionOptio
     labelNames: ['group', 'reason'],
     registers: metrics.registry === undefined ? [] : [metrics.registry]
   })
+  // Client ids connected with the egress role (aedes stamps a client's publishes with its id).
+  const egressClients = new Map<string, Client>()
+  const isEgress = (p: PublishPacket): boolean => egressClients.size > 0 && egressClients.has((p as PublishPacket & { clientId?: string }).clientId ?? '')
   const costOf = (p: PublishPacket): number => ((p.payload as Buffer).length ?? 0) + p.topic.length + PER_MESSAGE_OVERHEAD
 
   // The grace period after start: publishes (with their waiters) a group made meanwhile must still get.
@@ -305,12 +313,14 @@ export function createSharedSubscriptions (opts: Partial<SharedSubscriptionOptio
       matches: compileTopicFilter(filter),
       members: [],
       next: 0,
+      egress: name.startsWith(DIRECT_GROUP_PREFIX),
       queued: [],
       queuedBytes: 0,
       expiry: undefined,
       listener (packet, cb) {
-        // §4.7.2: a filter starting with a wildcard does not match topics beginning with `$`.
-        if (!(packet.topic.startsWith('$') && /^[+#]/.test(filter))) deliver(g, { packet, at: Date.now(), bytes: costOf(packet) })
+        // §4.7.2: a filter starting with a wildcard does not match topics beginning with `$`. A message an egress
+        // published (Kafka → MQTT) does not go back to an egress: a topic loop would amplify it forever.
+        if (!(packet.topic.startsWith('$') && /^[+#]/.test(filter)) && !(g.egress && isEgress(packet))) deliver(g, { packet, at: Date.now(), bytes: costOf(packet) })
         cb()
       }
     }
@@ -365,6 +375,7 @@ export function createSharedSubscriptions (opts: Partial<SharedSubscriptionOptio
         return callback(null, client.version === 5 ? QUOTA_EXCEEDED : UNSPECIFIED_ERROR)
       }
       const group = groupFor(parsed.group, parsed.filter)
+      if (egressClients.has(client.id)) group.egress = true
       if (group.expiry !== undefined) { clearTimeout(group.expiry); group.expiry = undefined }
       const qos = Math.min(subscription.qos ?? 0, 1) as 0 | 1
       const existing = group.members.find((m) => m.client === client)
@@ -393,6 +404,8 @@ export function createSharedSubscriptions (opts: Partial<SharedSubscriptionOptio
     handler,
     attach (b) {
       broker = b
+      // Gone (not taken over by a new connection with the same id): no longer an egress.
+      b.on('clientDisconnect', (client) => { if (egressClients.get(client.id) === client) egressClients.delete(client.id) })
       b.on('ack', (_orig, client, ack) => {
         const id = ack?.messageId
         if (id === undefined) return
@@ -411,6 +424,8 @@ export function createSharedSubscriptions (opts: Partial<SharedSubscriptionOptio
     },
     connecting (client, packet) {
       if (!isEgressConnect(packet)) return
+      // Known by its client id once connected (an empty one is assigned later: such a client is not marked).
+      if (packet.clientId !== '') egressClients.set(packet.clientId, client)
       // The client's SUBSCRIBE / UNSUBSCRIBE packets, before aedes handles them: a plain filter becomes the same filter
       // in the client's own group (aedes routes `$share/…` to this handler, stores it in the session and restores it).
       // Named when the first packet comes: the client id is not assigned yet at CONNECT.
@@ -424,21 +439,23 @@ export function createSharedSubscriptions (opts: Partial<SharedSubscriptionOptio
         }
       })
     },
-    awaitDelivery (packet, protocolVersion) {
+    awaitDelivery (packet, protocolVersion, clientId) {
       const topic = packet.topic
       let matching = 0
       const matched = grace !== undefined ? new Set<Group>() : undefined
+      const fromEgress = clientId !== undefined && egressClients.has(clientId)
       for (const g of groups.values()) {
-        if (!g.matches(topic) || (topic.startsWith('$') && /^[+#]/.test(g.filter))) continue
+        if (!g.matches(topic) || (topic.startsWith('$') && /^[+#]/.test(g.filter)) || (fromEgress && g.egress)) continue
         matching++
         matched?.add(g)
       }
-      if (matching === 0 && grace === undefined) return undefined
+      // An egress' own publish waits for no grace period either: no egress group takes it.
+      if (matching === 0 && (grace === undefined || fromEgress)) return undefined
       return new Promise((resolve) => {
         // One more for the grace period: released when it ends.
-        const waiter: Waiter = { remaining: matching + (grace !== undefined ? 1 : 0), outcome: {}, protocolVersion, resolve }
+        const waiter: Waiter = { remaining: matching + (grace !== undefined && !fromEgress ? 1 : 0), outcome: {}, protocolVersion, resolve }
         waiters.set(packet.payload as object, waiter)
-        grace?.push({ packet, at: Date.now(), waiter, groups: matched! })
+        if (!fromEgress) grace?.push({ packet, at: Date.now(), waiter, groups: matched! })
       })
     },
     groups: () => Object.fromEntries([...groups.values()].map((g) => [g.key, g.members.map((m) => m.client.id)])),

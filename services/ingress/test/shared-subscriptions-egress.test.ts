@@ -104,3 +104,20 @@ t.test('after the ingress starts, PUBACKs wait for the grace period: egress subs
   await later.outcome
   t.ok(later.at()! - Date.now() < 200, 'later publishes no egress takes are acknowledged at once')
 })
+
+t.test('topic loops: what an egress publishes (Kafka → MQTT) never re-enters an egress group; devices\' publishes do', { timeout: 20_000 }, async (t) => {
+  const url = await split(t)
+  // A dataflow reading `plant/#` (an egress' plain subscription) and another writing Kafka records to `plant/out`.
+  const reader = await egress(url, 'flowgate-egress-0-ns-ingest', 'plant/#', { hold: false })
+  const shared = await egress(url, 'flowgate-egress-0-ns-ingest2', '$share/flowgate-ns-ingest2/plant/#', { hold: false })
+  const writer = await connectAsync(url, { protocolVersion: 5, clientId: 'flowgate-egress-0-ns-outbound', properties: EGRESS })
+  const device = await connectAsync(url, { protocolVersion: 5, clientId: 'device' })
+  t.teardown(async () => { for (const c of [reader.client, shared.client, writer, device]) await c.endAsync(true) })
+  const p = timed(writer.publishAsync('plant/out', 'from-kafka', { qos: 1 }))
+  await p.outcome
+  t.ok(p.settled(), 'the egress\' own publish is acknowledged (no egress group waits for it)')
+  await device.publishAsync('plant/line', 'from-device', { qos: 1 })
+  await sleep(200)
+  t.same(reader.got, ['from-device'], 'the plain-subscribed egress got the device\'s message only')
+  t.same(shared.got, ['from-device'], 'the shared group too')
+})
