@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap'
 import { rig, createTopic, uniqueTopic, readRecords } from '@flowgate/testkit'
-import { createBatchingProducer, type BatchingProducer, type KafkaBatching, type KafkaAcks } from '../src/index.js'
+import { createBatchingProducer, type BatchingProducer } from '../src/batching-producer.js'
+import type { KafkaBatching, KafkaAcks } from '../src/types.js'
 import { silent } from './helpers.js'
 import { listenerEndpoint, kafkaFor, storedBatches } from './rig-helpers.js'
 

@@ -1,6 +1,8 @@
 import t from 'tap'
 import type { TokenCredential } from '@azure/identity'
-import { kafkaConfig, endpointKafkaConfig, managedIdentityScope, cachingTokenProvider, refreshTime, classifyKafkaError } from '../src/index.js'
+import { kafkaConfig, endpointKafkaConfig, managedIdentityScope } from '../src/client-config.js'
+import { cachingTokenProvider, refreshTime } from '../src/token-provider.js'
+import { classifyKafkaError } from '../src/errors.js'
 import { endpoint, silent } from './helpers.js'
 
 const opts = { clientId: 'flowgate-test', logger: silent }

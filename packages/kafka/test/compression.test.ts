@@ -1,6 +1,6 @@
 import t from 'tap'
 import { rig, createTopic, readRecords, uniqueTopic, kcatConsume } from '@flowgate/testkit'
-import { createBatchingProducer } from '../src/index.js'
+import { createBatchingProducer } from '../src/batching-producer.js'
 import { silent } from './helpers.js'
 import { listenerEndpoint, kafkaFor, storedBatches } from './rig-helpers.js'
 

@@ -1,7 +1,8 @@
 import t from 'tap'
 import { Kafka } from 'kafkajs'
 import { rig, createTopic, uniqueTopic } from '@flowgate/testkit'
-import { createBatchingProducer, createSourceConsumer, type SourceBatch } from '../src/index.js'
+import { createBatchingProducer } from '../src/batching-producer.js'
+import { createSourceConsumer, type SourceBatch } from '../src/consumer.js'
 import { silent } from './helpers.js'
 import { listenerEndpoint, kafkaFor } from './rig-helpers.js'
 

@@ -1,7 +1,9 @@
 import t from 'tap'
 import { Kafka } from 'kafkajs'
 import { rig, createTopic, uniqueTopic, readRecords } from '@flowgate/testkit'
-import { createBatchingProducer, KafkaEndpointError, kafkaConfig } from '../src/index.js'
+import { createBatchingProducer } from '../src/batching-producer.js'
+import { KafkaEndpointError } from '../src/errors.js'
+import { kafkaConfig } from '../src/client-config.js'
 import { silent } from './helpers.js'
 import { listenerEndpoint, kafkaFor } from './rig-helpers.js'
 

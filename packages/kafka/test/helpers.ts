@@ -1,5 +1,5 @@
 import { pino } from 'pino'
-import type { KafkaEndpoint } from '../src/index.js'
+import type { KafkaEndpoint } from '../src/types.js'
 
 export const silent = pino({ level: 'silent' })
 

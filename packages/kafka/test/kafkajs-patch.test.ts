@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module'
 import t from 'tap'
 import fc from 'fast-check'
-import { useNativeCrc32C } from '../src/index.js'
+import { useNativeCrc32C } from '../src/crc32c.js'
 
 const require = createRequire(import.meta.url)
 const Record = require('kafkajs/src/protocol/recordBatch/record/v0') as (r: object) => unknown

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { rig, createTopic, uniqueTopic, readRecords } from '@flowgate/testkit'
-import { createBatchingProducer, type PartitionStrategy } from '../src/index.js'
+import { createBatchingProducer } from '../src/batching-producer.js'
+import type { PartitionStrategy } from '../src/types.js'
 import { silent } from './helpers.js'
 import { listenerEndpoint, kafkaFor, javaPartitions } from './rig-helpers.js'
 

@@ -1,7 +1,8 @@
 import t, { type Test } from 'tap'
 import { Kafka, logLevel } from 'kafkajs'
 import { startBrokerBehindProxy } from '@flowgate/testkit'
-import { createBatchingProducer, type KafkaBatching } from '../src/index.js'
+import { createBatchingProducer } from '../src/batching-producer.js'
+import type { KafkaBatching } from '../src/types.js'
 import { endpoint, silent } from './helpers.js'
 import { kafkaFor } from './rig-helpers.js'
 

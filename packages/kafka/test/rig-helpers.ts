@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { Kafka } from 'kafkajs'
 import type { RigInfo } from '@flowgate/testkit'
-import { kafkaConfig, type KafkaEndpoint, type ResolvedSecrets } from '../src/index.js'
+import { kafkaConfig } from '../src/client-config.js'
+import type { KafkaEndpoint, ResolvedSecrets } from '../src/types.js'
 import { endpoint, silent } from './helpers.js'
 
 /** The endpoint configuration (and resolved secrets) a user would write for each rig listener. */

@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { LookupFunction } from 'node:net'
-import { staticLookup } from '../src/index.js'
+import { staticLookup } from '../src/socket-factory.js'
 
 // The Event Hubs e2e test points `<namespace>.servicebus.windows.net` at loopback through this table: a mapped name
 // must never reach the fallback resolver (DNS), or a test could resolve a public name.
