@@ -11,7 +11,11 @@ import { openFileStore, type StoredResource } from '@flowgate/store'
 import { hashPassword, startIngress, type AccessSource } from '@flowgate/ingress'
 // The testkit is not a dependency of this package: its PKI helper (node builtins and the openssl CLI only) by path.
 import { makeDevicePki } from '../../../test/kit/src/device-pki.js'
-import { createMqttNetworkSource, startEgress, type InboundMqttMessage, type ResolvedDataflow, type ResourceReader } from '../src/index.js'
+import { createMqttNetworkSource } from '../src/mqtt-network-source.js'
+import { startEgress } from '../src/runtime.js'
+import type { InboundMqttMessage } from '../src/ports.js'
+import type { ResolvedDataflow } from '../src/resolve.js'
+import type { ResourceReader } from '../src/endpoint-secrets.js'
 
 // The MQTT source (ingress → egress in the split deployment) connects with its endpoint's authentication and TLS,
 // as the Kafka → MQTT publisher does: an ingress port with TLS (the test PKI's server certificate) and

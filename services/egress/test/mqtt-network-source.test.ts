@@ -2,7 +2,10 @@ import t from 'tap'
 import { connectAsync } from 'mqtt'
 import { pino } from 'pino'
 import { startIngress } from '@flowgate/ingress'
-import { createMqttNetworkSource, subscriptionFilters, type InboundMqttMessage, type PublishOutcome, type ResolvedDataflow } from '../src/index.js'
+import { createMqttNetworkSource, subscriptionFilters } from '../src/mqtt-network-source.js'
+import type { InboundMqttMessage } from '../src/ports.js'
+import type { PublishOutcome } from '../src/mqtt-to-kafka-flow.js'
+import type { ResolvedDataflow } from '../src/resolve.js'
 
 const quiet = pino({ level: 'silent' })
 

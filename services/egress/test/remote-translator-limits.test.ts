@@ -3,7 +3,9 @@ import { createServer, request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { pino } from 'pino'
 import { startTranslator } from '@flowgate/translator'
-import { createRemoteTranslator, MqttToKafkaFlow, type InboundMqttMessage, type KafkaDestination, type PublishOutcome, type RemoteTranslateTarget } from '../src/index.js'
+import { createRemoteTranslator, type RemoteTranslateTarget } from '../src/remote-translator.js'
+import { MqttToKafkaFlow, type PublishOutcome } from '../src/mqtt-to-kafka-flow.js'
+import type { InboundMqttMessage, KafkaDestination } from '../src/ports.js'
 
 // What the translator's refusals mean to the remote translator (issue #16 item 8): a 413 splits the batch, a message
 // too large alone is dropped as too-large, a 400 is final for the messages it names; 5xx stays retriable; answers

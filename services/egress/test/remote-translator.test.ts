@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net'
 import { pino } from 'pino'
 import { startTranslator } from '@flowgate/translator'
 import { translateMqttMessage } from '@flowgate/translate'
-import { createRemoteTranslator, type InboundMqttMessage } from '../src/index.js'
+import { createRemoteTranslator } from '../src/remote-translator.js'
+import type { InboundMqttMessage } from '../src/ports.js'
 
 const quiet = pino({ level: 'silent' })
 const target = { endpoint: { partitionStrategy: 'Property', partitionKeyProperty: 'device', copyMqttProperties: 'Enabled' }, instanceId: 3, dataflow: 'df', destinationTopic: 'out-${inputTopic.2}' }
