@@ -60,6 +60,8 @@ export const FG_ERR_DANGLING_REFERENCE = (message: string, errors: FieldError[],
   new AdminError('FG_ERR_DANGLING_REFERENCE', 422, message, errors, { references })
 export const FG_ERR_REFERENCE_MISMATCH = (message: string, errors: FieldError[], references: string[]): AdminError =>
   new AdminError('FG_ERR_REFERENCE_MISMATCH', 422, message, errors, { references })
+export const FG_ERR_TOPIC_LOOP = (message: string, errors: FieldError[], dataflows: string[]): AdminError =>
+  new AdminError('FG_ERR_TOPIC_LOOP', 422, message, errors, { dataflows })
 
 // Concurrency and deletion
 export const FG_ERR_CONFLICT = (message: string): AdminError => new AdminError('FG_ERR_CONFLICT', 409, message)

@@ -80,5 +80,5 @@ const statusText: Record<number, string> = {
   401: 'Missing or wrong bearer token',
   404: 'Unknown kind or resource',
   409: 'resourceVersion conflict, or still referred to',
-  422: 'Dangling reference (FG_ERR_DANGLING_REFERENCE)'
+  422: 'Dangling reference (FG_ERR_DANGLING_REFERENCE), or two dataflows that feed each other (FG_ERR_TOPIC_LOOP)'
 }

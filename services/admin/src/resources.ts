@@ -5,8 +5,9 @@ import {
 } from '@flowgate/resources'
 import {
   FG_ERR_CONFLICT, FG_ERR_DANGLING_REFERENCE, FG_ERR_NAME_MISMATCH, FG_ERR_NOT_FOUND, FG_ERR_REDACTED_SECRET,
-  FG_ERR_REFERENCE_MISMATCH, FG_ERR_REFERENCED, FG_ERR_VALIDATION, type FieldError
+  FG_ERR_REFERENCE_MISMATCH, FG_ERR_REFERENCED, FG_ERR_TOPIC_LOOP, FG_ERR_VALIDATION, type FieldError
 } from './errors.js'
+import { topicLoops } from './topic-loops.js'
 import { REDACTED_ANNOTATION } from './options.js'
 import type { SecretCipher } from './secrets.js'
 import type { Store, StoredResource } from '@flowgate/store'
@@ -107,6 +108,7 @@ export async function putResource (ctx: AdminContext, info: KindInfo, namespace:
   if (mismatch.length > 0) throw FG_ERR_NAME_MISMATCH(mismatch)
   const problems = await checkReferences(resource, async (kind, ns, n) => await ctx.store.get({ kind, namespace: ns, name: n }))
   if (problems.length > 0) throw referenceError(problems)
+  await refuseTopicLoops(ctx, [resource], () => '')
   try {
     const options = prepared.expectedResourceVersion === undefined ? undefined : { expectedResourceVersion: prepared.expectedResourceVersion }
     return await ctx.store.put(seal(ctx, resource), options)
@@ -146,6 +148,7 @@ export async function applyResources (ctx: AdminContext, manifests: ManifestDocu
     problems.push(...(await checkReferences(p.resource, lookup)).map((q) => ({ ...q, path: `/${document}${q.path}` })))
   }
   if (problems.length > 0) throw referenceError(problems)
+  await refuseTopicLoops(ctx, prepared.map((p) => p.resource), (i) => `/${i}`)
 
   const ordered = dependencyOrder(prepared.map((p) => ({ kind: p.resource.kind, p }))).map(({ p }) => p)
   const results: ApplyResult[] = []
@@ -192,3 +195,31 @@ export async function deleteResource (ctx: AdminContext, info: KindInfo, namespa
 }
 
 export { DEFAULT_NAMESPACE }
+
+/**
+ * 422 when the request, applied over what is stored, makes two dataflows feed each other (topic-loops.ts). Only
+ * loops with a dataflow of the request, or through an endpoint of it, are the request's doing.
+ */
+async function refuseTopicLoops (ctx: AdminContext, incoming: StoredResource[], pathOf: (index: number) => string): Promise<void> {
+  const touches = incoming.filter((r) => r.kind === 'Dataflow' || r.kind === 'DataflowEndpoint')
+  if (touches.length === 0) return
+  const id = (r: { kind: string, metadata: { namespace: string, name: string } }): string => `${r.kind}/${r.metadata.namespace}/${r.metadata.name}`
+  const byId = new Map<string, { kind: string, metadata: { namespace: string, name: string }, spec?: unknown }>()
+  for (const kind of ['Dataflow', 'DataflowEndpoint']) for (const r of (await ctx.store.list({ kind })).items) byId.set(id(r), r)
+  for (const r of incoming) byId.set(id(r), r)
+  const all = [...byId.values()]
+  const loops = topicLoops(all.filter((r) => r.kind === 'Dataflow') as never[], (namespace, name) => byId.get(`DataflowEndpoint/${namespace}/${name}`) as never)
+  const mine = new Set(incoming.map((r) => r.kind === 'Dataflow' ? `${r.metadata.namespace}/${r.metadata.name}` : ''))
+  const endpointsChanged = incoming.some((r) => r.kind === 'DataflowEndpoint')
+  const ours = loops.filter((l) => endpointsChanged || mine.has(l.toKafka) || mine.has(l.toMqtt))
+  if (ours.length === 0) return
+  const errors: FieldError[] = ours.map((l) => {
+    const index = incoming.findIndex((r) => r.kind === 'Dataflow' && [l.toKafka, l.toMqtt].includes(`${r.metadata.namespace}/${r.metadata.name}`))
+    return {
+      path: `${index >= 0 ? pathOf(index) : ''}/spec/operations`,
+      message: `dataflow ${l.toKafka} sends MQTT topics to Kafka topic "${l.kafkaTopic}", and dataflow ${l.toMqtt} sends "${l.kafkaTopic}" back to MQTT topic "${l.mqttTopic}", which ${l.toKafka} takes again: every message would go round forever. Give one of them another topic.`
+    }
+  })
+  const names = [...new Set(ours.flatMap((l) => [l.toKafka, l.toMqtt]))]
+  throw FG_ERR_TOPIC_LOOP(`dataflows ${names.join(' and ')} feed each other (a topic loop)`, errors, names)
+}

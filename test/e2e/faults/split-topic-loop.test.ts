@@ -5,9 +5,11 @@ import { rig, createTopic, uniqueTopic, kafkaConfig, manifests, kafkaEndpoint, d
 import { startSplit, sleep } from './split-harness.js'
 
 // Topic loops in the split deployment: dataflow `in` takes `loop/#` into Kafka topic T, dataflow `out` writes T's
-// records back to MQTT `loop/out` — which `loop/#` matches. The egress publishes into the ingress as an MQTT client;
-// what it publishes must not enter an egress subscription again, or each message would go round forever. Devices
-// publish 20 messages: T holds exactly 20 records, and a subscriber sees each once on `loop/out`.
+// records back to MQTT `loop/out/<T>` (`loop/out/${inputTopic}`) — which `loop/#` matches. A literal pair like this is
+// refused at apply time (services/admin/test/topic-loops.test.ts); a templated destination depends on each record, so
+// this one is caught at run time: the egress publishes into the ingress as an MQTT client, and what it publishes must
+// not enter an egress subscription again, or each message would go round forever. Devices publish 20 messages: T
+// holds exactly 20 records, and a subscriber sees each once on `loop/out/<T>`.
 
 const r = await rig()
 
@@ -24,7 +26,7 @@ t.test('split: an MQTT → Kafka and a Kafka → MQTT dataflow that overlap — 
   t.equal((await split.admin.apply(manifests(
     kafkaEndpoint({ name: 'kafka', host: r.listeners.plaintext, settings: { batching: { latencyMs: 5, maxMessages: 100 } } }),
     dataflow({ name: 'in', source: { endpointRef: 'default', dataSources: ['loop/#'] }, destination: { endpointRef: 'kafka', dataDestination: topic } }),
-    dataflow({ name: 'out', source: { endpointRef: 'kafka', dataSources: [topic] }, destination: { endpointRef: 'default', dataDestination: 'loop/out' } })
+    dataflow({ name: 'out', source: { endpointRef: 'kafka', dataSources: [topic] }, destination: { endpointRef: 'default', dataDestination: 'loop/out/${inputTopic}' } })
   ))).status, 200)
   await split.startEgress(0)
   await split.egressRunning(0, 2)
@@ -32,7 +34,7 @@ t.test('split: an MQTT → Kafka and a Kafka → MQTT dataflow that overlap — 
   const seen: string[] = []
   const reader = await connectAsync(url, { protocolVersion: 5, clientId: 'loop-reader' })
   t.teardown(() => reader.endAsync(true))
-  await reader.subscribeAsync('loop/out', { qos: 1 })
+  await reader.subscribeAsync(`loop/out/${topic}`, { qos: 1 })
   reader.on('message', (_topic, payload) => seen.push(payload.toString()))
   await sleep(2000)
 
@@ -43,5 +45,5 @@ t.test('split: an MQTT → Kafka and a Kafka → MQTT dataflow that overlap — 
   await sleep(4000)
   const records = await recordCount(topic)
   t.equal(records, 20, `T holds the devices' 20 messages only (${records} records)`)
-  t.equal(seen.length, 20, `each came back on loop/out once (${seen.length})`)
+  t.equal(seen.length, 20, `each came back on loop/out/<T> once (${seen.length})`)
 })
