@@ -4,6 +4,7 @@
  */
 import type { KafkaEndpoint, ResolvedSecrets } from '@flowgate/kafka'
 import type { EndpointRef } from './resolve.js'
+import { FG_ERR_SECRET_KEYS } from './errors.js'
 
 /** Reads a Secret's values (decrypted) or a ConfigMap's data; the runtime never sees a secret any other way. */
 export interface ResourceReader {
@@ -26,12 +27,12 @@ export async function resolveSecrets (endpoint: KafkaEndpoint, reader: ResourceR
   if (auth.method === 'Sasl') {
     const s = await reader.secret(endpoint.namespace, auth.saslSettings.secretRef)
     const password = s.password ?? s.token
-    if (password === undefined) throw Object.assign(new Error(`Secret ${auth.saslSettings.secretRef} has neither "password" nor "token"`), { code: 'FG_ERR_SECRET_KEYS' })
+    if (password === undefined) throw FG_ERR_SECRET_KEYS(auth.saslSettings.secretRef, 'has neither "password" nor "token"')
     out.sasl = { username: s.username?.toString() ?? '$ConnectionString', password: password.toString() }
   }
   if (auth.method === 'X509Certificate') {
     const s = await reader.secret(endpoint.namespace, auth.x509CertificateSettings.secretRef)
-    if (!s['tls.crt'] || !s['tls.key']) throw Object.assign(new Error(`Secret ${auth.x509CertificateSettings.secretRef} needs "tls.crt" and "tls.key"`), { code: 'FG_ERR_SECRET_KEYS' })
+    if (!s['tls.crt'] || !s['tls.key']) throw FG_ERR_SECRET_KEYS(auth.x509CertificateSettings.secretRef, 'needs "tls.crt" and "tls.key"')
     out.tls = { cert: s['tls.crt'].toString(), key: s['tls.key'].toString() }
   }
   const caRef = endpoint.tls.trustedCaCertificateConfigMapRef

@@ -10,6 +10,7 @@ import { MqttToKafkaFlow, type PublishOutcome } from './mqtt-to-kafka-flow.js'
 import type { DataflowMetrics } from './metrics.js'
 import { StatusTracker, reasonOf, type LedgerCounters } from './status.js'
 import type { DestinationError, InboundMqttMessage, KafkaDestination, OutboundRecord, TranslateToKafka } from './ports.js'
+import { FG_ERR_DATAFLOW_UNSUPPORTED, FG_ERR_DATAFLOW_NOT_STARTED } from './errors.js'
 
 /** A running Kafka → MQTT dataflow as the runtime manages it (built by `FlowFactories.kafkaToMqttFlow`). */
 export interface KafkaSourceFlow {
@@ -104,7 +105,7 @@ export function createFlowStarter (ctx: FlowStarterContext, countersOf: (key: st
     const m = flowMetrics(labels)
     const status = new StatusTracker(undefined, countersOf(resolved.key))
     const flowLog = log.child({ dataflow: resolved.name, namespace: resolved.namespace })
-    if (!factories.kafkaToMqttFlow) throw Object.assign(new Error('Kafka → MQTT dataflows are not available in this build'), { code: 'Unsupported' })
+    if (!factories.kafkaToMqttFlow) throw FG_ERR_DATAFLOW_UNSUPPORTED('Kafka → MQTT dataflows are not available in this build')
     const flow = await factories.kafkaToMqttFlow(resolved, {
       instanceId,
       logger: flowLog,
@@ -127,7 +128,7 @@ export function createFlowStarter (ctx: FlowStarterContext, countersOf: (key: st
 
   async function startMqttSourceFlow (resolved: ResolvedDataflow, held: boolean): Promise<Running> {
     if (!resolved.source.embedded && !factories.mqttSource) {
-      throw Object.assign(new Error(`MQTT source ${resolved.source.name} is not the embedded broker and this build has no network MQTT source`), { code: 'Unsupported' })
+      throw FG_ERR_DATAFLOW_UNSUPPORTED(`MQTT source ${resolved.source.name} is not the embedded broker and this build has no network MQTT source`)
     }
     const labels = { namespace: resolved.namespace, dataflow: resolved.name }
     const m = flowMetrics(labels)
@@ -207,7 +208,7 @@ export function createFlowStarter (ctx: FlowStarterContext, countersOf: (key: st
 
 /** Where a dataflow that could not start sends: nowhere, with the start's error, retriable — so its messages wait. */
 function unavailableDestination (cause: Error & { code?: string }): KafkaDestination {
-  const error = (): DestinationError => Object.assign(new Error(cause.message), { code: cause.code ?? 'FG_ERR_DATAFLOW_NOT_STARTED', permanent: false })
+  const error = (): DestinationError => cause.code === undefined ? FG_ERR_DATAFLOW_NOT_STARTED(cause.message) : Object.assign(new Error(cause.message), { code: cause.code, permanent: false })
   return { send (_record, done) { done(error()) }, close: async () => {} }
 }
 

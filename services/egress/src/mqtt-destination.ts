@@ -10,6 +10,7 @@ import {
 import type { EndpointRef } from './resolve.js'
 import type { ResourceReader } from './endpoint-secrets.js'
 import { embeddedCallbackPublisher } from './callback-publisher.js'
+import { FG_ERR_SECRET_KEYS } from './errors.js'
 
 export interface MqttDestinationContext {
   reader: ResourceReader
@@ -37,12 +38,12 @@ export async function resolveMqttSecrets (endpoint: EndpointRef, reader: Resourc
   const auth = settings.authentication
   if (auth?.method === 'UsernamePassword') {
     const s = await reader.secret(endpoint.namespace, auth.usernamePasswordSettings.secretRef)
-    if (s.username === undefined || s.password === undefined) throw Object.assign(new Error(`Secret ${auth.usernamePasswordSettings.secretRef} needs "username" and "password"`), { code: 'FG_ERR_SECRET_KEYS' })
+    if (s.username === undefined || s.password === undefined) throw FG_ERR_SECRET_KEYS(auth.usernamePasswordSettings.secretRef, 'needs "username" and "password"')
     out.usernamePassword = { username: s.username.toString(), password: s.password.toString() }
   }
   if (auth?.method === 'X509Certificate') {
     const s = await reader.secret(endpoint.namespace, auth.x509CertificateSettings.secretRef)
-    if (!s['tls.crt'] || !s['tls.key']) throw Object.assign(new Error(`Secret ${auth.x509CertificateSettings.secretRef} needs "tls.crt" and "tls.key"`), { code: 'FG_ERR_SECRET_KEYS' })
+    if (!s['tls.crt'] || !s['tls.key']) throw FG_ERR_SECRET_KEYS(auth.x509CertificateSettings.secretRef, 'needs "tls.crt" and "tls.key"')
     out.tls = { cert: s['tls.crt'].toString(), key: s['tls.key'].toString() }
   }
   const caRef = settings.tls?.trustedCaCertificateConfigMapRef

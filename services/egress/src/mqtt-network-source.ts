@@ -8,6 +8,7 @@ import type { ResolvedDataflow } from './resolve.js'
 import type { InboundMqttMessage } from './ports.js'
 import type { PublishOutcome } from './mqtt-to-kafka-flow.js'
 import { backoffDelay } from './backoff.js'
+import { FG_ERR_MQTT_AUTH_FAILED, FG_ERR_SECRET_UNAVAILABLE } from './errors.js'
 
 /**
  * `FlowFactories.mqttSource` over the network with mqtt.js v5: an external broker, or the ingress in the split
@@ -77,8 +78,8 @@ const AUTH_REFUSED = new Set([0x86, 0x87, 0x8a, 0x8c])
 const isAuthRefusal = (err: Error & { code?: unknown }): boolean => typeof err.code === 'number' && AUTH_REFUSED.has(err.code)
 
 const noReader: ResourceReader = {
-  async secret (namespace, name) { throw Object.assign(new Error(`Secret ${namespace}/${name}: this MQTT source has no resource reader`), { code: 'FG_ERR_SECRET_UNAVAILABLE' }) },
-  async configMap (namespace, name) { throw Object.assign(new Error(`ConfigMap ${namespace}/${name}: this MQTT source has no resource reader`), { code: 'FG_ERR_SECRET_UNAVAILABLE' }) }
+  async secret (namespace, name) { throw FG_ERR_SECRET_UNAVAILABLE(`Secret ${namespace}/${name}`) },
+  async configMap (namespace, name) { throw FG_ERR_SECRET_UNAVAILABLE(`ConfigMap ${namespace}/${name}`) }
 }
 
 /** The source endpoint's settings (host replaced by `url`'s when given) and what its references resolve to. */
@@ -251,7 +252,7 @@ export function createMqttNetworkSource (opts: Partial<MqttNetworkSourceOptions>
       closing = true
       await client.endAsync(true).catch(() => undefined)
       const auth = settings.authentication?.method ?? 'Anonymous'
-      throw Object.assign(new Error(`MQTT source ${url} refused the connection (${auth} of endpoint ${dataflow.source.namespace}/${dataflow.source.name}): ${refused.message}`), { code: 'FG_ERR_MQTT_AUTH_FAILED' })
+      throw FG_ERR_MQTT_AUTH_FAILED(`MQTT source ${url} refused the connection (${auth} of endpoint ${dataflow.source.namespace}/${dataflow.source.name}): ${refused.message}`)
     }
 
     const source: MqttNetworkSource = {

@@ -3,6 +3,7 @@ import { egressDefaults, type EgressOptions } from './options.js'
 import type { InboundMqttMessage, KafkaDestination, DestinationError, OutboundRecord, TranslateToKafka, Translation } from './ports.js'
 import { pubackReasonFor, dropReasonOf, holdsTheFlow } from './reason-codes.js'
 import { backoffDelay } from './backoff.js'
+import { FG_ERR_TRANSLATOR_UNAVAILABLE } from './errors.js'
 
 /**
  * A publish's outcome. Success is `{}`; a final drop carries a reason code (≥ 0x80) and string; `unacknowledged`
@@ -243,7 +244,7 @@ export class MqttToKafkaFlow {
         // Sends leave in arrival order even when translations answer out of order.
         // A translator that cannot answer (the split deployment's HTTP service down) is retried like a destination
         // that is down: the message waits, nothing acknowledged is lost.
-        const ready = translated.catch((err: Error) => Object.assign(new Error(`translator unavailable: ${err.message}`), { code: 'FG_ERR_TRANSLATOR_UNAVAILABLE', permanent: false }) as DestinationError)
+        const ready = translated.catch((err: Error) => FG_ERR_TRANSLATOR_UNAVAILABLE(err) as DestinationError)
         const previous = this.ordered
         this.ordered = previous.then(() => ready).then((t) => this.dispatch(item, t))
       } else {

@@ -29,6 +29,7 @@ export function reasonOf (code: string | undefined): string {
     case 'FG_ERR_MQTT_UNAVAILABLE':
     case 'FG_ERR_MQTT_TIMEOUT': return 'DestinationUnavailable'
     case 'FG_ERR_TRANSLATOR_UNAVAILABLE': return 'TranslatorUnavailable'
+    case 'FG_ERR_DATAFLOW_UNSUPPORTED': return 'Unsupported'
     default: return code ?? 'Unknown'
   }
 }

@@ -12,6 +12,7 @@ import { adminPlugin, openAdminState, createTailHub, tailObserver } from '@flowg
 import { openStore } from '@flowgate/store'
 import { startEgress, createFlowFactories, createDataflowMetrics, type ResourceReader } from '@flowgate/egress'
 import { gatewayDefaults, type GatewayOptions } from './options.js'
+import { FG_ERR_CONFIGMAP_MISSING, FG_ERR_SECRET_MISSING } from './errors.js'
 
 export interface Gateway {
   readonly http: { host: string, port: number }
@@ -52,13 +53,13 @@ export async function startGateway (opts: Partial<GatewayOptions> & { logger?: L
     const reader: ResourceReader = {
       async secret (namespace, name) {
         const stored = await store.get({ kind: 'Secret', namespace, name })
-        if (!stored) throw Object.assign(new Error(`Secret ${namespace}/${name} not found`), { code: 'FG_ERR_SECRET_MISSING' })
+        if (!stored) throw FG_ERR_SECRET_MISSING(namespace, name)
         const data = (admin.cipher.open(stored).data ?? {}) as Record<string, string>
         return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64')]))
       },
       async configMap (namespace, name) {
         const stored = await store.get({ kind: 'ConfigMap', namespace, name })
-        if (!stored) throw Object.assign(new Error(`ConfigMap ${namespace}/${name} not found`), { code: 'FG_ERR_CONFIGMAP_MISSING' })
+        if (!stored) throw FG_ERR_CONFIGMAP_MISSING(namespace, name)
         return (stored.data ?? {}) as Record<string, string>
       }
     }
