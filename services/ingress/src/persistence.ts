@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module'
 import { LevelPersistence } from './persistence-level.js'
+import { createRedisPersistence } from './persistence-redis.js'
 
 // A CommonJS module whose `module.exports` is the factory, while its types declare an ES default export: required
 // as what it is rather than through an interop shim.
@@ -27,10 +28,11 @@ export interface SessionPersistence {
 
 /**
  * Where the broker keeps persistent sessions (subscriptions, queued and in-flight QoS 1/2 messages, QoS 2
- * receipts), Wills and retained messages: in memory (lost on restart), or durably in a directory (LevelDB,
- * persistence-level.ts).
+ * receipts), Wills and retained messages: in memory (lost on restart), durably in a directory (LevelDB,
+ * persistence-level.ts; one process per directory), or in Redis (`redis://[:password@]host:port[/db]`,
+ * aedes-persistence-redis, persistence-redis.ts), which several ingress processes can share.
  */
-export type BrokerPersistence = { kind: 'memory' } | { kind: 'dir', dir: string }
+export type BrokerPersistence = { kind: 'memory' } | { kind: 'dir', dir: string } | { kind: 'redis', url: string }
 
 // Read only by aedes (it iterates the list); frozen so that a future change that writes to it fails loudly.
 const noSubscriptions: Promise<unknown[]> = Promise.resolve(Object.freeze([]) as unknown as unknown[])
@@ -43,10 +45,14 @@ const noSubscriptions: Promise<unknown[]> = Promise.resolve(Object.freeze([]) as
  * persistence). This keeps its own count of those subscriptions, mirroring the memory persistence's rules (only
  * QoS > 0 enters its trie; a re-subscription at QoS 0 leaves it), and answers "none" without the walk at zero.
  * The count changes when each call is made: the memory persistence changes its trie synchronously too, and so does
- * the durable one, which also gives the subscriptions it loaded at setup.
+ * the durable one, which also gives the subscriptions it loaded at setup. The Redis one loads its trie from Redis at
+ * setup and gives those too; a subscription another ingress process stores later reaches neither its trie nor this
+ * count (that takes a shared emitter: persistence-redis.ts).
  */
 export function createSessionPersistence (store: BrokerPersistence = { kind: 'memory' }): SessionPersistence {
-  const durable = store.kind === 'dir' ? new LevelPersistence(store.dir) : undefined
+  const durable = store.kind === 'dir'
+    ? new LevelPersistence(store.dir)
+    : store.kind === 'redis' ? createRedisPersistence(store.url) : undefined
   const persistence = (durable ?? memoryPersistence()) as SubscriptionStore & { setup: (broker: unknown) => Promise<void> }
   // Topics each persistent session holds at QoS > 0; `count` is the sum of their sizes, kept for the publish path.
   const byClient = new Map<string, Set<string>>()

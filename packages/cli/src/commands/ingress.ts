@@ -10,7 +10,7 @@ import { runUntilSignal } from '../run-until-signal.js'
 import { FG_ERR_CLI_USAGE } from '../errors.js'
 
 export const ingressUsage = `flowgate ingress [--host 127.0.0.1] [--mqtt-port 1883] [--ws-port N] [--http-port 8081] [--ack-on-receipt] [--log-level info]
-               [--store postgres://…|file] [--data-dir ./.flowgate] [--persistence-dir DIR]
+               [--store postgres://…|file] [--data-dir ./.flowgate] [--persistence-dir DIR | --persistence-url redis://…]
                [--egress-grace-seconds 15] [--share-group-expiry-seconds 3600] [--share-group-max-bytes N] ${brokerFlagsUsage}
   Runs the embedded MQTT broker alone (split deployment): devices publish here, egress instances subscribe
   as MQTT v5 clients ($share groups, or plain: an egress' own group). A device's QoS 1 PUBACK waits until an
@@ -19,14 +19,16 @@ export const ingressUsage = `flowgate ingress [--host 127.0.0.1] [--mqtt-port 18
   without members keeps its messages (at most --share-group-max-bytes, 64 MiB; oldest dropped, counted in
   /metrics) for --share-group-expiry-seconds (3600). With --store (and FLOWGATE_SECRET_KEY),
   it serves the stored BrokerListeners (TLS, device authentication and authorization) and follows their changes.
-  --persistence-dir keeps persistent sessions and retained messages there across restarts (else in memory).
+  --persistence-dir keeps persistent sessions and retained messages there across restarts (else in memory);
+  --persistence-url redis://[:password@]host:6379[/db] keeps them in Redis instead, where several ingress
+  processes share them (aedes-persistence-redis).
   GET /healthz, /readyz and /metrics on --http-port.`
 
 /** The embedded broker alone, with its probes. */
 export async function ingress (argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { host: { type: 'string' }, 'mqtt-port': { type: 'string' }, 'ws-port': { type: 'string' }, 'http-port': { type: 'string' }, 'ack-on-receipt': { type: 'boolean' }, 'egress-grace-seconds': { type: 'string' }, 'share-group-expiry-seconds': { type: 'string' }, 'share-group-max-bytes': { type: 'string' }, 'log-level': { type: 'string' }, store: { type: 'string' }, 'data-dir': { type: 'string' }, 'persistence-dir': { type: 'string' }, ...brokerFlagOptions },
+    options: { host: { type: 'string' }, 'mqtt-port': { type: 'string' }, 'ws-port': { type: 'string' }, 'http-port': { type: 'string' }, 'ack-on-receipt': { type: 'boolean' }, 'egress-grace-seconds': { type: 'string' }, 'share-group-expiry-seconds': { type: 'string' }, 'share-group-max-bytes': { type: 'string' }, 'log-level': { type: 'string' }, store: { type: 'string' }, 'data-dir': { type: 'string' }, 'persistence-dir': { type: 'string' }, 'persistence-url': { type: 'string' }, ...brokerFlagOptions },
     strict: true
   })
   const flags = brokerFlags(values)
@@ -55,11 +57,17 @@ export async function ingress (argv: string[]): Promise<number> {
     const key = await loadSecretKey({ dataDir, env: process.env })
     access = storeAccessSource(store, { open: (s) => openSecret(s, key), seal: (s) => sealSecret(s, key) })
   }
-  // Persistent sessions and retained messages: durable in this directory, else in memory.
+  // Persistent sessions and retained messages: durable in this directory, or in Redis, else in memory.
   const persistenceDir = flagOrEnv(values, 'persistence-dir')
+  const persistenceUrl = flagOrEnv(values, 'persistence-url')
+  if (persistenceDir !== undefined && persistenceUrl !== undefined) throw FG_ERR_CLI_USAGE('--persistence-dir and --persistence-url: give one of them')
+  if (persistenceUrl !== undefined && !/^rediss?:\/\//.test(persistenceUrl)) throw FG_ERR_CLI_USAGE(`--persistence-url must be a redis:// or rediss:// URL (got ${JSON.stringify(persistenceUrl.replace(/\/\/[^@/]*@/, '//…@'))})`)
+  const persistence = persistenceDir !== undefined
+    ? { kind: 'dir' as const, dir: persistenceDir }
+    : persistenceUrl !== undefined ? { kind: 'redis' as const, url: persistenceUrl } : undefined
   const broker = await startIngress({
     host,
-    ...(persistenceDir !== undefined ? { persistence: { kind: 'dir' as const, dir: persistenceDir } } : {}),
+    ...(persistence !== undefined ? { persistence } : {}),
     mqttPort: portFlag(values, 'mqtt-port') ?? 1883,
     ...(wsPort !== undefined ? { wsPort } : {}),
     ackAfterSharedDelivery: !ackOnReceipt,
