@@ -3,10 +3,11 @@
 // wrapper the broker gets (persistence.ts); then two ingress brokers on one Redis, each with its own broker.
 import { createRequire } from 'node:module'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
 import { connectAsync, type MqttClient } from 'mqtt'
@@ -19,26 +20,39 @@ import { recorder, until, sleep } from './mqtt5-brokers.js'
 const REDIS_SERVER = '/usr/bin/redis-server'
 const quiet = pino({ level: 'silent' })
 
+interface RedisServer { url: string, admin: Redis, sigkill: () => Promise<void>, start: () => Promise<void> }
+
 /** redis-server on a free 127.0.0.1 port, append-only file in a temporary directory; killed at the end. */
-async function startRedis (t: Test): Promise<{ url: string, admin: Redis }> {
+async function startRedis (t: Test): Promise<RedisServer> {
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'fg-redis-'))
-  const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir], { stdio: 'ignore' })
   const url = `redis://127.0.0.1:${port}`
   const admin = new Redis(url, { lazyConnect: true, retryStrategy: () => null })
-  t.teardown(async () => {
-    admin.disconnect()
-    if (child.exitCode === null) await new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.kill('SIGKILL') })
-    rmSync(dir, { recursive: true, force: true })
-  })
-  const end = Date.now() + 10_000
-  for (;;) {
-    try { await admin.connect(); break } catch (err) {
-      if (Date.now() > end || child.exitCode !== null) throw new Error(`redis-server did not start on port ${port}`, { cause: err })
-      await sleep(50)
+  let child: ChildProcess | undefined
+  const r: RedisServer = {
+    url,
+    admin,
+    async start () {
+      const c = child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir], { stdio: 'ignore' })
+      const end = Date.now() + 10_000
+      for (;;) {
+        try { if (admin.status !== 'ready') await admin.connect(); await admin.ping(); return } catch (err) {
+          if (Date.now() > end || c.exitCode !== null) throw new Error(`redis-server did not start on port ${port}`, { cause: err })
+          admin.disconnect()
+          await sleep(50)
+        }
+      }
+    },
+    async sigkill () {
+      const c = child
+      child = undefined
+      admin.disconnect()
+      if (c !== undefined && c.exitCode === null) await new Promise<void>((resolve) => { c.once('exit', () => resolve()); c.kill('SIGKILL') })
     }
   }
-  return { url, admin }
+  t.teardown(async () => { await r.sigkill(); rmSync(dir, { recursive: true, force: true }) })
+  await r.start()
+  return r
 }
 
 if (!existsSync(REDIS_SERVER)) {
@@ -149,6 +163,57 @@ if (!existsSync(REDIS_SERVER)) {
     t.equal(sub.got[0]?.payload.toString(), 'on', 'retained through A, served by B')
     t.equal(sub.got[0]?.retain, true, 'sent as retained')
     t.same(sub.got[0]?.properties?.userProperties, { unit: 'a' }, 'its MQTT 5 properties kept')
+  })
+
+  const CLI = fileURLToPath(new URL('../../../packages/cli/bin/flowgate.mjs', import.meta.url))
+
+  t.test('SIGKILL: `flowgate ingress --persistence-url` killed, then redis-server killed and restarted from its append-only file: the session resumes on another ingress with all 1,000 queued messages, the retained one too', async (t) => {
+    await redis.admin.flushall()
+    const session = { protocolVersion: 5 as const, clientId: 'survivor', clean: false, properties: { sessionExpiryInterval: 3600 } }
+    const [mqttPort, httpPort] = [await freePort(), await freePort()]
+    const stderr: string[] = []
+    const child = spawn(process.execPath, [CLI, 'ingress', '--mqtt-port', String(mqttPort), '--http-port', String(httpPort), '--ack-on-receipt', '--persistence-url', redis.url],
+      { env: { ...process.env, FLOWGATE_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] })
+    child.stderr.on('data', (d: Buffer) => stderr.push(d.toString()))
+    t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+    const url = `mqtt://127.0.0.1:${mqttPort}`
+    const end = Date.now() + 20_000
+    for (;;) {
+      const up = await connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 1000 }).catch(() => undefined)
+      if (up !== undefined) { await up.endAsync(); break }
+      if (Date.now() > end || child.exitCode !== null) throw new Error(`flowgate ingress did not start: ${stderr.join('')}`)
+      await sleep(100)
+    }
+
+    const first = await connectAsync(url, { ...session, clean: true, reconnectPeriod: 0 })
+    await first.subscribeAsync('fleet/+/cmd', { qos: 1 })
+    await first.endAsync()
+    const observer = await recorder(url, { protocolVersion: 5, clientId: 'observer-kill' })
+    t.teardown(() => observer.client.endAsync().catch(() => {}))
+    await observer.client.subscribeAsync('fleet/+/cmd', { qos: 1 })
+    const device = await connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0 })
+    await publishAll(device, 'fleet/7/cmd', 0, 1000)
+    await device.publishAsync('site/k/state', 'kept', { qos: 1, retain: true })
+    await device.endAsync()
+    await until(() => observer.got.length === 1000, 'the observer has all 1,000 (so they are queued)', 20_000)
+    observer.client.end(true)
+    await new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.kill('SIGKILL') })
+    // Redis replies once the change is in its append-only file's buffer, written to the OS before the reply.
+    await redis.sigkill()
+    await redis.start()
+
+    const b = await open(t)
+    const back = await recorder(b.url, { ...session })
+    t.teardown(() => back.client.endAsync().catch(() => {}))
+    t.equal(back.sessionPresent, true, 'Session Present: the session outlived both SIGKILLs')
+    await until(() => back.got.length >= 1000, 'the queued messages', 30_000)
+    await sleep(200)
+    t.same(back.got.map((p) => Number(p.payload.toString())), Array.from({ length: 1000 }, (_, i) => i), 'all 1,000, in order, none twice')
+    const sub = await recorder(b.url, { protocolVersion: 5, clientId: 'check-retained-kill' })
+    t.teardown(() => sub.client.endAsync().catch(() => {}))
+    await sub.client.subscribeAsync('site/+/state', { qos: 1 })
+    await until(() => sub.got.length >= 1, 'the retained message')
+    t.equal(sub.got[0]?.payload.toString(), 'kept', 'the retained message too')
   })
 
   t.test("another broker on the same Redis does not publish the Will of a device still connected to a live broker; once that broker is gone, it does", async (t) => {
