@@ -77,6 +77,10 @@ export function createRedisPersistence (url: string): RedisPersistence {
 
   async function connect (): Promise<void> {
     let timer: NodeJS.Timeout | undefined
+    // The cause ("Connection is closed" alone says little), kept while connecting; later ones ioredis prints.
+    let cause: Error | undefined
+    const onError = (err: Error): void => { cause = err }
+    conn.on('error', onError)
     const timeout = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => reject(new Error(`Redis at ${redacted(url)}: no connection within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS)
     })
@@ -84,9 +88,11 @@ export function createRedisPersistence (url: string): RedisPersistence {
       await Promise.race([conn.connect(), timeout])
     } catch (err) {
       conn.disconnect()
-      throw new Error(`broker persistence: cannot reach Redis at ${redacted(url)}: ${(err as Error).message}`, { cause: err })
+      const why = cause ?? (err as Error)
+      throw new Error(`broker persistence: cannot reach Redis at ${redacted(url)}: ${why.message}`, { cause: why })
     } finally {
       clearTimeout(timer)
+      conn.off('error', onError)
     }
   }
 
