@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { connectAsync } from 'mqtt'
 import { pino } from 'pino'
-import { startIngress } from '../src/index.js'
+import { startIngress } from '../src/ingress.js'
 
 // The split deployment's promise: a device's QoS 1 PUBACK means an egress instance (a shared-subscription member)
 // has acknowledged the message — which it does only once Kafka has it — and its reason code reaches the device.

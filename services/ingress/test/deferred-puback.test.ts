@@ -1,7 +1,8 @@
 import t from 'tap'
 import { connectAsync } from 'mqtt'
 import { pino } from 'pino'
-import { startIngress, type PublishOutcome } from '../src/index.js'
+import { startIngress } from '../src/ingress.js'
+import type { PublishOutcome } from '../src/interceptor.js'
 
 const quiet = pino({ level: 'silent' })
 

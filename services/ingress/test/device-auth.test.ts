@@ -2,7 +2,8 @@ import t from 'tap'
 import { connectAsync } from 'mqtt'
 import { pino } from 'pino'
 import { makeTestPki } from '@flowgate/testkit'
-import { startIngress, passwordMatches, type DeviceAuth } from '../src/index.js'
+import { startIngress } from '../src/ingress.js'
+import { passwordMatches, type DeviceAuth } from '../src/device-auth.js'
 
 const quiet = pino({ level: 'silent' })
 

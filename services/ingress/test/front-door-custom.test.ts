@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net'
 import { connectAsync } from 'mqtt'
 import { pino } from 'pino'
 import { freePort, makeDevicePki } from '@flowgate/testkit'
-import { hashPassword, startIngress } from '../src/index.js'
+import { hashPassword } from '../src/access/authn/password-hash.js'
+import { startIngress } from '../src/ingress.js'
 import { memorySource } from './memory-source.js'
 
 // AIO's custom authentication server, on HTTPS on loopback, behind a listener port: it allows, denies and expires

@@ -6,7 +6,7 @@ import { connectAsync } from 'mqtt'
 import { pino } from 'pino'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { freePort } from '@flowgate/testkit'
-import { startIngress } from '../src/index.js'
+import { startIngress } from '../src/ingress.js'
 import { memorySource } from './memory-source.js'
 
 // A K8S-SAT token in MQTT 5 enhanced authentication, through the broker (the aedes patch lets the CONNECT's

@@ -4,7 +4,8 @@ import mqttPacket from 'mqtt-packet'
 import { connect } from 'node:net'
 import { connectAsync } from 'mqtt'
 import { pino } from 'pino'
-import { startIngress, type PublishInterceptor } from '../src/index.js'
+import { startIngress } from '../src/ingress.js'
+import type { PublishInterceptor } from '../src/interceptor.js'
 import { rawClient, connectPacket } from './raw-mqtt.js'
 
 // The broker's limits, hit by a client that ignores them: what keeps a gateway's memory bounded whatever devices do.

@@ -1,5 +1,5 @@
 import type { StoredResource } from '@flowgate/store'
-import type { AccessSource } from '../src/index.js'
+import type { AccessSource } from '../src/access/source.js'
 
 /** The store as the front door sees it, in memory: resources replaced with `set`, statuses recorded. */
 export function memorySource (initial: StoredResource[]): AccessSource & { statuses: Map<string, any>, set: (items: StoredResource[]) => void } {

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { connectAsync } from 'mqtt'
 import { pino } from 'pino'
 import type { Test } from 'tap'
-import { startIngress, type Ingress } from '../src/index.js'
+import { startIngress, type Ingress } from '../src/ingress.js'
 import type { BrokerLimits } from '../src/access/limits.js'
 
 /**

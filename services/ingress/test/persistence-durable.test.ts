@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connectAsync, type MqttClient } from 'mqtt'
 import { pino } from 'pino'
-import { startIngress, type Ingress } from '../src/index.js'
+import { startIngress, type Ingress } from '../src/ingress.js'
 import { recorder, until, sleep } from './mqtt5-brokers.js'
 
 // The durable persistence (persistence-level.ts) under the real broker: what a persistent session and the retained

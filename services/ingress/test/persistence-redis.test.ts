@@ -14,7 +14,7 @@ import { connectAsync, type MqttClient } from 'mqtt'
 import { pino } from 'pino'
 import { freePort } from '@flowgate/testkit'
 import { createSessionPersistence } from '../src/persistence.js'
-import { startIngress, type Ingress } from '../src/index.js'
+import { startIngress, type Ingress } from '../src/ingress.js'
 import { recorder, until, sleep } from './mqtt5-brokers.js'
 
 const REDIS_SERVER = '/usr/bin/redis-server'

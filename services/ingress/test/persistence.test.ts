@@ -3,7 +3,7 @@ import t from 'tap'
 import fc from 'fast-check'
 import { connect, connectAsync } from 'mqtt'
 import { pino } from 'pino'
-import { startIngress } from '../src/index.js'
+import { startIngress } from '../src/ingress.js'
 import { createSessionPersistence, type SubscriptionStore } from '../src/persistence.js'
 
 interface Store extends SubscriptionStore {

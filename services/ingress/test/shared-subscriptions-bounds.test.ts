@@ -2,7 +2,8 @@ import t, { type Test } from 'tap'
 import { connectAsync, type IPublishPacket } from 'mqtt'
 import { pino } from 'pino'
 import { Registry } from 'prom-client'
-import { startIngress, type SharedSubscriptionOptions } from '../src/index.js'
+import { startIngress } from '../src/ingress.js'
+import type { SharedSubscriptionOptions } from '../src/shared-subscriptions.js'
 
 // A share group without a member: bounded in messages and bytes, expired after a while without members, every drop
 // counted in /metrics by group and reason; a 3.1.1 device never gets a success PUBACK for a message a group dropped.

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt'
 import { pino } from 'pino'
-import { startIngress } from '../src/index.js'
+import { startIngress } from '../src/ingress.js'
 
 // The split deployment's promise for ANY egress subscription, plain or shared: a device's QoS 1 PUBACK means an
 // egress acknowledged the message. An egress says what it is in its CONNECT (user property `flowgate-role: egress`);

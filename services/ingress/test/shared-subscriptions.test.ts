@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connectAsync, type MqttClient, type IClientOptions } from 'mqtt'
 import { pino } from 'pino'
-import { startIngress, parseSharedTopic } from '../src/index.js'
+import { startIngress } from '../src/ingress.js'
+import { parseSharedTopic } from '../src/shared-subscriptions.js'
 
 const quiet = pino({ level: 'silent' })
 const MOSQUITTO = '/usr/sbin/mosquitto'
