@@ -338,7 +338,7 @@ function lines (child: ChildProcess, onLine: (line: string) => void): void {
 }
 
 async function startServer (config: ServerConfig): Promise<{ pid: number, bound: Array<string | null>, close: () => Promise<void> }> {
-  const { gatewayNodeFlags } = await import('../../packages/cli/src/node-flags.js')
+  const { gatewayNodeFlags } = await import('../../services/cli/src/node-flags.js')
   // FLOWGATE_BENCH_GATEWAY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"): more node flags for the broker child.
   const extraArgs = (process.env.FLOWGATE_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean)
   const child = spawn(process.execPath, [...gatewayNodeFlags, ...extraArgs, '--import', 'tsx', self, 'server'], { cwd: repo, stdio: ['pipe', 'pipe', 'pipe'] })

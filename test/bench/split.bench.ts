@@ -17,7 +17,7 @@ const MESSAGES = Number(process.env.SPLIT_BENCH_MESSAGES ?? 20_000)
 const PAYLOAD = 256
 const IN_FLIGHT = 500
 const TOKEN = 'split-bench-token-0123456789abcdef'
-const CLI = join(process.cwd(), 'packages/cli/bin/flowgate.mjs')
+const CLI = join(process.cwd(), 'services/cli/bin/flowgate.mjs')
 
 async function freePort (): Promise<number> {
   return await new Promise((resolve, reject) => {

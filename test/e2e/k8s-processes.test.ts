@@ -14,7 +14,7 @@ import { startTestPostgres } from '../../packages/store/test/pg-server.js'
 
 // infra/k8s as local processes: each Deployment's args and env are read out of the manifests (ConfigMap and Secret
 // references resolved; the Secret's values, the Service host names, the ports and the data directory replaced by
-// test ones), started as `node packages/cli/bin/flowgate.mjs <args>` against one PostgreSQL; then device-access.yaml,
+// test ones), started as `node services/cli/bin/flowgate.mjs <args>` against one PostgreSQL; then device-access.yaml,
 // placeholders filled, goes to Flowgate through the admin API, and a device connects over TLS with a user name and
 // password to the ingress' device port. The cluster-internal port 18883 refuses clients without the `egress` user's
 // password (anonymous, a wrong password, a device's credentials). With the Kafka rig (not with FLOWGATE_TEST_RIG=0),
@@ -22,7 +22,7 @@ import { startTestPostgres } from '../../packages/store/test/pg-server.js'
 // password from its egress-credentials Secret, TLS trusting its flowgate-ingress-ca ConfigMap (nothing mounted).
 
 const DIR = join(process.cwd(), 'infra/k8s')
-const CLI = join(process.cwd(), 'packages/cli/bin/flowgate.mjs')
+const CLI = join(process.cwd(), 'services/cli/bin/flowgate.mjs')
 const NS = 'azure-iot-operations'
 const TOKEN = 'k8s-processes-' + randomBytes(12).toString('hex')
 const SECRET_KEY = randomBytes(32).toString('base64')

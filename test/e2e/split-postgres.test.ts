@@ -17,7 +17,7 @@ import { startTestPostgres } from '../../packages/store/test/pg-server.js'
 // dataflow's status the egress writes back is readable through either replica.
 
 const r = await rig()
-const CLI = join(process.cwd(), 'packages/cli/bin/flowgate.mjs')
+const CLI = join(process.cwd(), 'services/cli/bin/flowgate.mjs')
 const TOKEN = 'split-pg-token-0123456789abcdef'
 const SECRET_KEY = randomBytes(32).toString('base64')
 

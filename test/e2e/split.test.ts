@@ -13,7 +13,7 @@ import { rig, createTopic, readRecords, uniqueTopic, kafkaConfig, eventually, ma
 // is SIGKILLed mid-stream: every message the device got a PUBACK for must still reach Kafka.
 
 const r = await rig()
-const CLI = join(process.cwd(), 'packages/cli/bin/flowgate.mjs')
+const CLI = join(process.cwd(), 'services/cli/bin/flowgate.mjs')
 const TOKEN = 'split-test-token-0123456789abcdef'
 
 async function freePort (): Promise<number> {

@@ -165,7 +165,7 @@ if (!existsSync(REDIS_SERVER)) {
     t.same(sub.got[0]?.properties?.userProperties, { unit: 'a' }, 'its MQTT 5 properties kept')
   })
 
-  const CLI = fileURLToPath(new URL('../../../packages/cli/bin/flowgate.mjs', import.meta.url))
+  const CLI = fileURLToPath(new URL('../../../services/cli/bin/flowgate.mjs', import.meta.url))
 
   t.test('SIGKILL: `flowgate ingress --persistence-url` killed, then redis-server killed and restarted from its append-only file: the session resumes on another ingress with all 1,000 queued messages, the retained one too', async (t) => {
     await redis.admin.flushall()

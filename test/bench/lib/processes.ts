@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
-import { gatewayNodeFlags } from '../../../packages/cli/src/node-flags.js'
+import { gatewayNodeFlags } from '../../../services/cli/src/node-flags.js'
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url))
-const cliBin = join(repo, 'packages/cli/bin/flowgate.mjs')
+const cliBin = join(repo, 'services/cli/bin/flowgate.mjs')
 const ingressChild = fileURLToPath(new URL('./ingress-child.ts', import.meta.url))
 const aedesFeedChild = fileURLToPath(new URL('./aedes-feed-child.ts', import.meta.url))
 

@@ -11,7 +11,7 @@ import { rig, createTopic, uniqueTopic, kcatConsume, eventually, manifests, kafk
 // endpoint is fixed and every acknowledged message must be in Kafka.
 
 const r = await rig()
-const CLI = join(process.cwd(), 'packages/cli/bin/flowgate.mjs')
+const CLI = join(process.cwd(), 'services/cli/bin/flowgate.mjs')
 const HELD = 8 * 1024 * 1024
 const devices = [
   { clientId: 'big-v5-a', protocolVersion: 5 as const }, { clientId: 'big-v5-b', protocolVersion: 5 as const },

@@ -10,7 +10,7 @@ import { eventually, freePort, adminClient, type AdminClient } from '@flowgate/t
 // processes, each restartable on its own ports. The egress reads resources through the admin API (--admin) and
 // translates in process; a test picks `--shared` or not.
 
-const CLI = fileURLToPath(new URL('../../../packages/cli/bin/flowgate.mjs', import.meta.url))
+const CLI = fileURLToPath(new URL('../../../services/cli/bin/flowgate.mjs', import.meta.url))
 export const NS = 'azure-iot-operations'
 const TOKEN = 'split-fault-token-0123456789abcdef'
 export const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))

@@ -23,7 +23,7 @@ import { startTestPostgres } from '../../../packages/store/test/pg-server.js'
 // to its device as too-large; the dataflow's ledger balances.
 
 const r = await rig()
-const CLI = join(process.cwd(), 'packages/cli/bin/flowgate.mjs')
+const CLI = join(process.cwd(), 'services/cli/bin/flowgate.mjs')
 const TOKEN = 'translator-fault-token-0123456789abcdef'
 const SECRET_KEY = randomBytes(32).toString('base64')
 /** What the translator (its proxy) accepts at most: a few dozen of the devices' messages. */

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
 import { eventually } from './gateway.js'
 
-const CLI = fileURLToPath(new URL('../../../packages/cli/bin/flowgate.mjs', import.meta.url))
+const CLI = fileURLToPath(new URL('../../../services/cli/bin/flowgate.mjs', import.meta.url))
 
 export interface CliGateway {
   proc: ChildProcess
