@@ -114,7 +114,8 @@ t.test('the translator answers 413 for large requests (and is down for a moment)
   t.teardown(async () => { for (const d of dirs) await rm(d, { recursive: true, force: true }) })
   const log: string[] = []
   service(t, ['admin', '--http-port', String(adminPort), '--store', store, '--data-dir', dirs[0], '--mqtt-host', `127.0.0.1:${mqttPort}`], log)
-  service(t, ['ingress', '--mqtt-port', String(mqttPort), '--http-port', String(ingressHttp)], log)
+  // No grace period: this test starts the egress itself, and measures from the first publish.
+  service(t, ['ingress', '--mqtt-port', String(mqttPort), '--http-port', String(ingressHttp), '--egress-grace-seconds', '0'], log)
   service(t, ['translator', '--port', String(translatorPort)], log)
   for (const port of [adminPort, ingressHttp, translatorPort]) {
     await eventually(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok ? true : undefined, 30_000, `service on ${port}: ${log.join('')}`)
