@@ -1,8 +1,8 @@
+// What other packages use; the package's own tests import the modules they test.
 export { topicMatches, compileTopicFilter, topicFilterProblem } from './topic-filter.js'
-export type { MqttEndpointSettings, MqttAuthentication, MqttSecrets, OutboundPublish, MqttPublisher } from './types.js'
-export { MqttEndpointError, mqttConfigError, pubackError, type MqttErrorCode } from './errors.js'
+export type { MqttEndpointSettings, MqttSecrets, OutboundPublish, MqttPublisher } from './types.js'
+export { MqttEndpointError, mqttConfigError } from './errors.js'
 export { mqttDefaults } from './options.js'
-export { mqttClientOptions, parseHostPort, type ClientOptionsContext, type MqttClientSetup } from './client-options.js'
-export { connectExternalPublisher, type ExternalPublisher, type ExternalPublisherOptions } from './external-client.js'
+export { mqttClientOptions, type MqttClientSetup } from './client-options.js'
+export { connectExternalPublisher } from './external-client.js'
 export { embeddedPublisher, type EmbeddedBroker, type EmbeddedPacket } from './embedded-publisher.js'
-export { Inflight } from './inflight.js'

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { mqttClientOptions, parseHostPort, MqttEndpointError, pubackError } from '../src/index.js'
+import { mqttClientOptions, parseHostPort } from '../src/client-options.js'
+import { MqttEndpointError, pubackError } from '../src/errors.js'
 
 t.test('mqttSettings become mqtt.js 5 options: scheme from tls and protocol, keep-alive, session expiry', async (t) => {
   const plain = mqttClientOptions({ host: '127.0.0.1:1883', tls: { mode: 'Disabled' }, keepAliveSeconds: 30, sessionExpirySeconds: 0 }, {}, { clientId: 'c' })

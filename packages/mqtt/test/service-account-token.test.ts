@@ -2,7 +2,7 @@ import t from 'tap'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { mqttClientOptions } from '../src/index.js'
+import { mqttClientOptions } from '../src/client-options.js'
 import { readServiceAccountTokenFile, serviceAccountTokenFile } from '../src/client-options.js'
 
 // The token file is sent as authentication data to the host the endpoint names: an audience that climbs out of the

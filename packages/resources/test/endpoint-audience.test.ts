@@ -1,5 +1,5 @@
 import t from 'tap'
-import { validate } from '../src/index.js'
+import { validate } from '../src/validate.js'
 
 // The audience names the token file the runtime reads and sends to the broker: only a plain file name may pass.
 const mqttEndpoint = (audience: string): Record<string, unknown> => ({

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { validate } from '../src/index.js'
+import { validate } from '../src/validate.js'
 
 const eventHubs = (compression: string, annotations?: Record<string, string>) => ({
   apiVersion: 'connectivity.iotoperations.azure.com/v1beta1',

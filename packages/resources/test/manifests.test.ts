@@ -1,5 +1,6 @@
 import t from 'tap'
-import { ManifestSyntaxError, parseManifests } from '../src/index.js'
+import { ManifestSyntaxError } from '../src/errors.js'
+import { parseManifests } from '../src/manifests.js'
 
 t.test('multi-document YAML yields one document per resource, skipping empty ones', async (t) => {
   const docs = parseManifests('kind: Secret\nmetadata: {name: a}\n---\n---\nkind: ConfigMap\nmetadata:\n  name: b\n', { filename: 'm.yaml' })

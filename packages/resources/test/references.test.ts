@@ -1,5 +1,7 @@
 import t from 'tap'
-import { builtinResources, checkReferences, dependencyOrder, references, validate, type Lookup } from '../src/index.js'
+import { builtinResources } from '../src/builtins.js'
+import { checkReferences, dependencyOrder, references, type Lookup } from '../src/references.js'
+import { validate } from '../src/validate.js'
 
 const ns = 'azure-iot-operations'
 const kafka = {

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { readdirSync, readFileSync } from 'node:fs'
-import { parseManifests, validate } from '../src/index.js'
+import { parseManifests } from '../src/manifests.js'
+import { validate } from '../src/validate.js'
 
 // Every YAML example of the seed page (howto-configure-kafka-endpoint.md), copied verbatim into fixtures/.
 // Whole resources are validated as they are; fragments (`kafkaSettings: …`, `spec: …`) are laid over a complete

@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap'
-import { validate, type ValidationError } from '../src/index.js'
+import { validate } from '../src/validate.js'
+import type { ValidationError } from '../src/types.js'
 
 const endpoint = (kafkaSettings: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
   apiVersion: 'connectivity.iotoperations.azure.com/v1beta1',

@@ -1,8 +1,5 @@
-export type { Store, StoredResource, ResourceKey, ResourceMetadata, PutOptions, PutResult, WatchEvent, WatchEventType, WatchOptions } from './types.js'
-export type { FileStoreTuning, PostgresStoreOptions } from './options.js'
-export { storeDefaults } from './options.js'
-export { openStore, type OpenStoreOptions } from './open-store.js'
+// What other packages use; the package's own tests import the modules they test.
+export type { Store, StoredResource, WatchEvent } from './types.js'
+export { openStore } from './open-store.js'
 export { openFileStore } from './file-store.js'
-export { createPostgresStore } from './postgres-store.js'
-export { loadSecretKey, sealSecret, openSecret, secretValues, secretKeys, isSealedValue, SECRET_KEY_VARIABLE, SEALED_PREFIX } from './secret-cipher.js'
-export { StoreError, isStoreError, type StoreErrorCode } from './errors.js'
+export { loadSecretKey, sealSecret, openSecret, secretKeys } from './secret-cipher.js'

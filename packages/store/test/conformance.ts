@@ -1,5 +1,5 @@
 import type { Test } from 'tap'
-import type { Store, StoredResource, WatchEvent } from '../src/index.js'
+import type { Store, StoredResource, WatchEvent } from '../src/types.js'
 
 /** Opens a fresh, empty store; `changeLogLimit` shrinks the watch log so that expiry can be tested. */
 export type StoreFactory = (options?: { changeLogLimit?: number }) => Promise<Store>

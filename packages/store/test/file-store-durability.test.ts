@@ -5,7 +5,9 @@ import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { openFileStore, loadSecretKey, sealSecret, openSecret, type Store, type StoredResource } from '../src/index.js'
+import { openFileStore } from '../src/file-store.js'
+import { loadSecretKey, sealSecret, openSecret } from '../src/secret-cipher.js'
+import type { Store, StoredResource } from '../src/types.js'
 import { endpoint, take } from './conformance.js'
 
 const child = fileURLToPath(new URL('./fixtures/store-child.ts', import.meta.url))

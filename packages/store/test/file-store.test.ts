@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { openFileStore } from '../src/index.js'
+import { openFileStore } from '../src/file-store.js'
 import { conformance } from './conformance.js'
 
 // The shared conformance suite over the embedded file store, each test in a fresh data directory.

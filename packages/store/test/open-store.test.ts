@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { openStore } from '../src/index.js'
+import { openStore } from '../src/open-store.js'
 import { endpoint } from './conformance.js'
 
 t.test('openStore({store: "file"}) keeps the store in <dataDir>/store, and "file" is the default', async (t) => {

@@ -1,6 +1,9 @@
 import t, { type Test } from 'tap'
 import pg from 'pg'
-import { createPostgresStore, openStore, sealSecret, loadSecretKey, openSecret, type Store } from '../src/index.js'
+import { createPostgresStore } from '../src/postgres-store.js'
+import { openStore } from '../src/open-store.js'
+import { sealSecret, loadSecretKey, openSecret } from '../src/secret-cipher.js'
+import type { Store } from '../src/types.js'
 import { conformance, endpoint, take } from './conformance.js'
 import { startTestPostgres } from './pg-server.js'
 

@@ -4,7 +4,8 @@ import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { loadSecretKey, openSecret, sealSecret, secretKeys, secretValues, type StoredResource } from '../src/index.js'
+import { loadSecretKey, openSecret, sealSecret, secretKeys, secretValues } from '../src/secret-cipher.js'
+import type { StoredResource } from '../src/types.js'
 
 const dataDir = (t: Test): string => {
   const dir = mkdtempSync(join(tmpdir(), 'flowgate-secret-'))

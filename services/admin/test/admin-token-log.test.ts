@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
-import { openAdminState, type AdminStateOptions } from '../src/index.js'
+import { openAdminState, type AdminStateOptions } from '../src/state.js'
 
 // Structured logs go to shippers and dashboards: the generated admin token may reach the person at the terminal,
 // never a log line.

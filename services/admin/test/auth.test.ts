@@ -25,7 +25,7 @@ t.test('without FLOWGATE_ADMIN_TOKEN a token is generated into the data director
   t.equal((await readFile(file, 'utf8')).trim(), admin.token)
   t.equal((await stat(file)).mode & 0o777, 0o600)
   t.ok(admin.token.length >= 32)
-  const { loadAdminToken } = await import('../src/index.js')
+  const { loadAdminToken } = await import('../src/token.js')
   t.same(await loadAdminToken(admin.dataDir, {}), { token: admin.token, source: 'file' }, 'a restart reads the same token')
   t.equal((await admin.call('GET', '/api/v1/secrets')).status, 200)
 })

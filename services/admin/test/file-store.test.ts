@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
-import { startAdmin } from '../src/index.js'
+import { startAdmin } from '../src/start.js'
 import { dumpDir } from './helpers.js'
 
 // Against the real file store and cipher of @flowgate/store, as `flowgate start` runs them.

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
 import { pino } from 'pino'
-import { startAdmin, type Admin } from '../src/index.js'
+import { startAdmin, type Admin } from '../src/start.js'
 
 export interface TestAdmin extends Admin {
   dataDir: string

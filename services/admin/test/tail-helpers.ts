@@ -6,7 +6,9 @@ import Fastify from 'fastify'
 import { pino } from 'pino'
 import type { Test } from 'tap'
 import WebSocket from 'ws'
-import { adminPlugin, createTailHub, openAdminState, type TailEvent, type TailHub } from '../src/index.js'
+import { adminPlugin } from '../src/plugin.js'
+import { createTailHub, type TailEvent, type TailHub } from '../src/tail/index.js'
+import { openAdminState } from '../src/state.js'
 
 export interface TailServer { url: string, wsUrl: string, token: string, hub: TailHub }
 

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { once } from 'node:events'
-import { createTailHub, tailObserver, TAIL_CLOSE } from '../src/index.js'
+import { createTailHub, tailObserver, TAIL_CLOSE } from '../src/tail/index.js'
 import { connect, event, tailServer, until } from './tail-helpers.js'
 
 t.test('a client with the bearer header receives the frames of DESIGN §3', async (t) => {

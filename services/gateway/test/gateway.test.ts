@@ -7,7 +7,7 @@ import { once } from 'node:events'
 import { connectAsync, type MqttClient } from 'mqtt'
 import { pino } from 'pino'
 import { nextMessage } from '@flowgate/testkit'
-import { startGateway } from '../src/index.js'
+import { startGateway } from '../src/gateway.js'
 
 const quiet = pino({ level: 'silent' })
 function dataDir (t: Test): string {

@@ -1,7 +1,4 @@
-export { startTranslator, type Translator } from './translator.js'
+// What other packages use; the package's own tests import the modules they test.
+export { startTranslator } from './translator.js'
 export { createFetchHandler } from './fetch-handler.js'
 export { translatorRoutes } from './routes.js'
-export { answerTranslate, type Answer } from './translate-request.js'
-export { mqttToKafkaBody, kafkaToMqttBody, ROUTES, type Route } from './schemas.js'
-export { translatorDefaults, type TranslatorOptions, type HandlerOptions } from './options.js'
-export { TranslatorError, type FieldError } from './errors.js'

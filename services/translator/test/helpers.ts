@@ -1,5 +1,7 @@
 import { pino } from 'pino'
-import { createFetchHandler, startTranslator, type HandlerOptions, type Translator } from '../src/index.js'
+import { createFetchHandler } from '../src/fetch-handler.js'
+import { startTranslator, type Translator } from '../src/translator.js'
+import type { HandlerOptions } from '../src/options.js'
 
 export const quiet = pino({ level: 'silent' })
 export const fixedUUID = (): string => '11111111-2222-4333-8444-555555555555'
