@@ -38,13 +38,14 @@ for (const dir of workspaces.filter((d) => relative(root, d).startsWith('package
 
 // 2. exports nobody else imports (workspace packages' src/index.ts). Enforced for the packages already narrowed;
 // the others are counted, to be narrowed the same way (their tests importing the modules they test).
-const NARROWED = new Set(['@flowgate/kafka', '@flowgate/egress', '@flowgate/ingress', '@flowgate/mqtt', '@flowgate/store', '@flowgate/resources', '@flowgate/admin', '@flowgate/gateway', '@flowgate/translator'])
+const NARROWED = new Set(['@flowgate/kafka', '@flowgate/egress', '@flowgate/ingress', '@flowgate/mqtt', '@flowgate/store', '@flowgate/resources', '@flowgate/admin', '@flowgate/gateway', '@flowgate/translator', '@flowgate/translate'])
 const pending = new Map()
 const everyFile = [...workspaces.flatMap((d) => sources(d)), ...sources(join(root, 'test'))]
 for (const dir of workspaces) {
   const index = join(dir, 'src', 'index.ts')
   if (!existsSync(index)) continue
   const name = manifest(dir).name
+  if (NARROWED.has(name) && /export \*/.test(readFileSync(index, 'utf8'))) problems.push(`${relative(root, index)}: export * — list the names other packages import`)
   const exported = [...readFileSync(index, 'utf8').matchAll(/export (?:type )?\{([^}]*)\}/g)].flatMap((m) => m[1].split(',').map((p) => p.trim().replace(/^type\s+/, '').split(/\s+as\s+/).pop()).filter(Boolean))
   const users = everyFile.filter((f) => !f.startsWith(dir + '/')).map((f) => readFileSync(f, 'utf8')).filter((t) => t.includes(`'${name}'`) || t.includes(`"${name}"`) || t.includes(`${basename(dir)}/src/index.js`))
   for (const e of exported) {

@@ -1,6 +1,6 @@
 // AMQP 1.0 primitive encodings Event Hubs puts in Kafka header values (amqp-value.ts), one test per encoding.
 import t from 'tap'
-import { decodeAmqpValue } from '../src/index.js'
+import { decodeAmqpValue } from '../src/amqp-value.js'
 
 const b = (...xs: number[]): Uint8Array => new Uint8Array(xs)
 function withView (code: number, size: number, write: (v: DataView) => void): Uint8Array {

@@ -1,6 +1,7 @@
 // The seed's CloudEvents tables (Propagate and CreateOrRemap), one test per row.
 import t from 'tap'
-import { translateMqttToKafka, type MqttProperties, type TranslateSettings } from '../src/index.js'
+import { translateMqttToKafka } from '../src/mqtt-to-kafka.js'
+import type { MqttProperties, TranslateSettings } from '../src/types.js'
 import { ctx, enc, NOW, textHeaders } from './helpers.js'
 
 const SAMPLE: Array<[string, string]> = [

@@ -1,4 +1,4 @@
-import type { KafkaToMqttContext, TranslateContext } from '../src/index.js'
+import type { KafkaToMqttContext, TranslateContext } from '../src/types.js'
 
 export const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
 export const dec = (b: Uint8Array): string => new TextDecoder().decode(b)

@@ -1,6 +1,7 @@
 // The seed's table "Kafka endpoint is a dataflow source", the UTF-8 and ≥ 64 KB rules, and the built-in restore.
 import t from 'tap'
-import { translateKafkaToMqtt, type KafkaMessage, type ToMqttOk, type TranslateSettings } from '../src/index.js'
+import { translateKafkaToMqtt } from '../src/kafka-to-mqtt.js'
+import type { KafkaMessage, ToMqttOk, TranslateSettings } from '../src/types.js'
 import { enc, mqttCtx, NOW } from './helpers.js'
 
 function one (m: Partial<KafkaMessage>, settings: TranslateSettings = {}): ToMqttOk {

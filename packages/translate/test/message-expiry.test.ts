@@ -1,6 +1,8 @@
 // The seed's "Message Expiry Interval property" section and its two examples, in both directions.
 import t from 'tap'
-import { remainingExpiry, translateKafkaToMqtt, translateMqttToKafka } from '../src/index.js'
+import { remainingExpiry } from '../src/message-expiry.js'
+import { translateKafkaToMqtt } from '../src/kafka-to-mqtt.js'
+import { translateMqttToKafka } from '../src/mqtt-to-kafka.js'
 import { ctx, enc, mqttCtx, NOW, textHeaders } from './helpers.js'
 
 const mei = (seconds: number, waitedMs: number) => translateMqttToKafka(

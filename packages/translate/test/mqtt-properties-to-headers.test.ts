@@ -1,6 +1,7 @@
 // The seed's table "Kafka endpoint is a destination", one test per row, and the rules around it.
 import t from 'tap'
-import { translateMqttToKafka, type MqttMessage, type ToKafkaOk, type TranslateSettings } from '../src/index.js'
+import { translateMqttToKafka } from '../src/mqtt-to-kafka.js'
+import type { MqttMessage, ToKafkaOk, TranslateSettings } from '../src/types.js'
 import { ctx, enc, NOW, textHeaders } from './helpers.js'
 
 function record (m: Partial<MqttMessage>, settings: TranslateSettings = {}): ToKafkaOk['record'] {

@@ -3,7 +3,8 @@ import t from 'tap'
 import fc from 'fast-check'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { base64Decode, javaCompatiblePartition, murmur2 } from '../src/index.js'
+import { base64Decode } from '../src/base64.js'
+import { javaCompatiblePartition, murmur2 } from '../src/murmur2.js'
 
 interface Vectors { kafkaVersion: string, vectors: Array<{ key: string, murmur2: number, partitions: Record<string, number> }> }
 const fixture = JSON.parse(readFileSync(new URL('./fixtures/murmur2-vectors.json', import.meta.url), 'utf8')) as Vectors

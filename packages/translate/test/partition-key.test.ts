@@ -1,6 +1,8 @@
 // The seed's "Partition handling strategy" table, one test per row, and the contract with the producer.
 import t from 'tap'
-import { javaCompatiblePartition, translateMqttToKafka, type MqttMessage, type ToKafkaResult, type TranslateContext, type TranslateSettings } from '../src/index.js'
+import { javaCompatiblePartition } from '../src/murmur2.js'
+import { translateMqttToKafka } from '../src/mqtt-to-kafka.js'
+import type { MqttMessage, ToKafkaResult, TranslateContext, TranslateSettings } from '../src/types.js'
 import { ctx, dec, enc } from './helpers.js'
 
 function one (settings: TranslateSettings, m: Partial<MqttMessage> = {}, c: Partial<TranslateContext> = {}): Extract<ToKafkaResult, { ok: true }> {

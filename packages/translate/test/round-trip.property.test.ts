@@ -1,10 +1,10 @@
 // Properties over random inputs: MQTT → Kafka → MQTT is lossless, nothing crashes either way, order is kept.
 import t from 'tap'
 import fc from 'fast-check'
-import {
-  BUILT_IN_HEADER_NAMES, translateKafkaToMqtt, translateMqttToKafka, type MqttMessage, type MqttPublish,
-  type TranslateSettings
-} from '../src/index.js'
+import { BUILT_IN_HEADER_NAMES } from '../src/header-names.js'
+import { translateKafkaToMqtt } from '../src/kafka-to-mqtt.js'
+import { translateMqttToKafka } from '../src/mqtt-to-kafka.js'
+import type { MqttMessage, MqttPublish, TranslateSettings } from '../src/types.js'
 import { ctx, mqttCtx, NOW } from './helpers.js'
 
 // Any string an MQTT string can carry: no U+0000, no lone surrogate (fast-check's 'grapheme' units are well-formed).

@@ -1,6 +1,8 @@
 // Destination topic templates: ${inputTopic} and ${inputTopic.N}, both directions; anything unresolvable is a drop.
 import t from 'tap'
-import { expandTopicTemplate, translateKafkaToMqtt, translateMqttToKafka } from '../src/index.js'
+import { expandTopicTemplate } from '../src/topic-template.js'
+import { translateKafkaToMqtt } from '../src/kafka-to-mqtt.js'
+import { translateMqttToKafka } from '../src/mqtt-to-kafka.js'
 import { ctx, enc, mqttCtx } from './helpers.js'
 
 const toKafka = (source: string, template: string) => translateMqttToKafka([{ topic: source, payload: enc('') }], {}, ctx({ destinationTopic: template }))[0]!

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { toMqttJsUserProperties, userPropertiesFrom } from '../src/index.js'
+import { toMqttJsUserProperties, userPropertiesFrom } from '../src/user-properties.js'
 
 t.test('user properties keep their order, repeated names and even a name like "__proto__" in mqtt.js form', async (t) => {
   const out = toMqttJsUserProperties([['a', '1'], ['__proto__', 'x'], ['a', '2'], ['constructor', 'c'], ['a', '3']])
