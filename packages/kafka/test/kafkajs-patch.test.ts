@@ -1,7 +1,8 @@
 // patches/kafkajs@2.2.4.patch rewrites how kafkajs encodes record batches (see patches/README.md). Every Kafka test
 // already produces through it and the broker checks each batch's CRC; these tests pin the encoding down without a
-// broker: what the patched encoder writes, kafkajs' own (unpatched) decoder reads back field for field, and the
-// CRC-32C equals a bit-by-bit reference.
+// broker: what the patched encoder writes, kafkajs' decoder reads back field for field, and the
+// CRC-32C equals a bit-by-bit reference. The patched record decoder (numbers instead of Longs, in-place records) is
+// checked against values computed with BigInt, across the 2^53 boundary where it falls back to Longs.
 import { createRequire } from 'node:module'
 import t from 'tap'
 import fc from 'fast-check'
@@ -75,4 +76,45 @@ t.test('a batch the patched encoder writes decodes to the same records, uncompre
     })
   }), { numRuns: 150 })
   t.pass('150 random batches round-tripped')
+})
+
+const Long = require('kafkajs/src/utils/long') as { fromValue: (v: bigint | number | string) => unknown }
+const exactRecord = fc.record({
+  key: fc.option(fc.uint8Array({ maxLength: 20 }), { nil: null }),
+  value: fc.option(fc.uint8Array({ maxLength: 200 }), { nil: null }),
+  // Names a plain object already answers to ("constructor", "__proto__") and repeats: kept as sent, in order.
+  headers: fc.array(fc.tuple(fc.constantFrom('a', 'constructor', '__proto__', 'toString'), fc.uint8Array({ maxLength: 8 })), { maxLength: 5 }),
+  // Deltas whose varlong takes 1–10 bytes: the fast path reads up to 7 (49 bits), beyond that the Long path.
+  timestampDelta: fc.oneof(fc.integer({ min: -5000, max: 5000 }), fc.bigInt({ min: -(2n ** 62n), max: 2n ** 62n }))
+})
+
+t.test('the patched record decoder gives the exact offsets, timestamps and headers, on both sides of 2^53', async (t) => {
+  const base = fc.oneof(fc.bigInt({ min: 0n, max: 2n ** 40n }), fc.bigInt({ min: 2n ** 53n - 100n, max: 2n ** 53n + 100n }), fc.bigInt({ min: 2n ** 62n, max: 2n ** 63n - 2n ** 40n }))
+  await fc.assert(fc.asyncProperty(fc.array(exactRecord, { minLength: 1, maxLength: 30 }), base, base, async (messages, firstOffset, firstTimestamp) => {
+    const records = messages.map((m, i) => {
+      const headers: Record<string, Buffer[]> = Object.create(null) as Record<string, Buffer[]>
+      for (const [name, value] of m.headers) (headers[name] ??= []).push(Buffer.from(value))
+      return Record({ offsetDelta: i, timestampDelta: Long.fromValue(m.timestampDelta), key: m.key && Buffer.from(m.key), value: m.value && Buffer.from(m.value), headers })
+    })
+    const encoded = await RecordBatch({ compression: 0, records, firstOffset: Long.fromValue(firstOffset), firstTimestamp: Long.fromValue(firstTimestamp), maxTimestamp: Long.fromValue(firstTimestamp), lastOffsetDelta: records.length - 1 })
+    const decoded = await decodeBatch(new Decoder(encoded.buffer))
+    return decoded.records.length === messages.length && decoded.records.every((r, i) => {
+      const m = messages[i]!
+      const expectedHeaders = new Map<string, Buffer[]>()
+      for (const [name, value] of m.headers) expectedHeaders.set(name, [...(expectedHeaders.get(name) ?? []), Buffer.from(value)])
+      const names = Object.keys(r.headers)
+      return r.offset === (firstOffset + BigInt(i)).toString() &&
+        r.timestamp === (firstTimestamp + BigInt(m.timestampDelta)).toString() &&
+        (r.key === null ? m.key === null : m.key !== null && r.key.equals(m.key)) &&
+        (r.value === null ? m.value === null : m.value !== null && r.value.equals(m.value)) &&
+        Object.getPrototypeOf(r.headers) === Object.prototype &&
+        names.length === expectedHeaders.size && names.every((name) => {
+          const got = r.headers[name]!
+          const want = expectedHeaders.get(name)!
+          const list = Array.isArray(got) ? got : [got]
+          return Object.hasOwn(r.headers, name) && (want.length > 1) === Array.isArray(got) && list.length === want.length && list.every((b, k) => b.equals(want[k]!))
+        })
+    })
+  }), { numRuns: 400 })
+  t.pass('400 random batches decoded exactly')
 })
