@@ -135,11 +135,11 @@ export async function startChildGateway (nodeArgs: string[] = []): Promise<Child
 }
 
 /** services/ingress fed in process through the embedded publisher (lib/aedes-feed-child.ts), in a child process. */
-export async function startChildAedesFeed (): Promise<{ pid: number, mqttPort: number, feed: (count: number, topic: string) => void, close: () => Promise<void> }> {
+export async function startChildAedesFeed (): Promise<{ pid: number, mqttPort: number, feed: (count: number, topic: string, sameAsFlow?: boolean) => void, close: () => Promise<void> }> {
   const child = spawn(process.execPath, [...gatewayNodeFlags, '--import', 'tsx', aedesFeedChild], { cwd: repo, stdio: ['pipe', 'pipe', 'pipe'] })
   const mqttPort = await firstLine(child, (line) => line.startsWith('{') ? (JSON.parse(line) as { mqttPort: number }).mqttPort : undefined, 'aedes feed')
   child.stdout!.resume()
-  return { pid: child.pid!, mqttPort, feed: (count, topic) => { child.stdin!.write(`${count} ${topic}\n`) }, close: async () => { await stop(child) } }
+  return { pid: child.pid!, mqttPort, feed: (count, topic, sameAsFlow = false) => { child.stdin!.write(`${count} ${topic}${sameAsFlow ? ' same' : ''}\n`) }, close: async () => { await stop(child) } }
 }
 
 /** services/ingress alone (aedes, no interceptor) in a child process. */
