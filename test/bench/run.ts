@@ -10,8 +10,9 @@ import { tailBench } from './tail.bench.js'
 import { translatorBench } from './translator.bench.js'
 import { latencyBench } from './latency.bench.js'
 import { authBench } from './auth.js'
+import { lz4Bench } from './lz4.bench.js'
 
-const benches: Bench[] = [producerBench, mqttToKafkaBench, latencyBench, kafkaToMqttBench, splitBench, tailBench, translatorBench, authBench]
+const benches: Bench[] = [producerBench, mqttToKafkaBench, latencyBench, kafkaToMqttBench, splitBench, tailBench, translatorBench, authBench, lz4Bench]
 
 const wanted = process.argv.slice(2)
 const unknown = wanted.filter((w) => !benches.some((b) => b.name === w))
