@@ -16,8 +16,6 @@ export interface AdminPluginOptions {
   token: string
   cipher: SecretCipher
   logger?: Logger
-  /** Also answer /healthz and /readyz (startAdmin does; the gateway has its own). */
-  probes?: boolean
   /** The live tail's hub (the gateway shares it with the egress runtime); without one the tail has no source. */
   tail?: TailHub
   /** Serve the web UI at `/` (default true). */
@@ -35,10 +33,6 @@ export async function adminPlugin (app: FastifyInstance, opts: AdminPluginOption
   const document = openApiDocument(routes, API_PREFIX)
 
   app.get('/openapi.json', async () => document)
-  if (opts.probes === true) {
-    app.get('/healthz', async () => ({ status: 'ok' }))
-    app.get('/readyz', async () => ({ status: 'ready' }))
-  }
 
   // The tail authenticates itself (a browser's WebSocket cannot send the bearer header), so it sits outside the
   // bearer hook's scope.

@@ -1,7 +1,8 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { pino, type Logger } from 'pino'
 import type { AddressInfo } from 'node:net'
 import type { Store } from '@flowgate/store'
+import { cleanupStack, serviceHttpApp, probes } from '@flowgate/service-kit'
 import { adminDefaults } from './options.js'
 import { adminPlugin } from './plugin.js'
 import { openAdminState, type AdminStateOptions } from './state.js'
@@ -24,16 +25,17 @@ export interface Admin {
 export async function startAdmin (opts: StartAdminOptions): Promise<Admin> {
   const log = opts.logger ?? pino({ level: 'info', base: { service: 'admin' } })
   const state = await openAdminState({ ...opts, logger: log })
-  const app = Fastify({
-    loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
-    logController: new LogController({ disableRequestLogging: true })
-  })
+  const cleanup = cleanupStack(log)
+  cleanup.push(() => state.close())
+  const app = serviceHttpApp(log)
+  cleanup.push(() => app.close())
   try {
-    await app.register(adminPlugin, { store: state.store, token: state.token, cipher: state.cipher, logger: log, probes: true })
+    // Open, like the gateway's: ready as soon as it listens (the store was opened above).
+    await app.register(probes, { ready: () => ({ status: 'ready' }) })
+    await app.register(adminPlugin, { store: state.store, token: state.token, cipher: state.cipher, logger: log })
     await app.listen({ host: opts.host ?? adminDefaults.host, port: opts.port ?? adminDefaults.port })
   } catch (err) {
-    await app.close()
-    await state.close()
+    await cleanup.close()
     throw err
   }
   const { address, port } = app.server.address() as AddressInfo
@@ -43,9 +45,6 @@ export async function startAdmin (opts: StartAdminOptions): Promise<Admin> {
     url: `http://${host}:${port}`,
     token: state.token,
     store: state.store,
-    close: async () => {
-      await app.close()
-      await state.close()
-    }
+    close: cleanup.close
   }
 }

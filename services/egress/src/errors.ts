@@ -22,9 +22,9 @@ export const FG_ERR_DATAFLOW_UNSUPPORTED = (message: string): EgressError => new
 export const FG_ERR_SECRET_KEYS = (secret: string, needs: string): EgressError =>
   new EgressError('FG_ERR_SECRET_KEYS', `Secret ${secret} ${needs}`)
 
-/** No way to read Secrets here (an MQTT source built without a resource reader). */
-export const FG_ERR_SECRET_UNAVAILABLE = (what: string): EgressError =>
-  new EgressError('FG_ERR_SECRET_UNAVAILABLE', `${what}: this MQTT source has no resource reader`)
+/** No way to read Secrets here (an MQTT source built without a resource reader; the admin API store serves none). */
+export const FG_ERR_SECRET_UNAVAILABLE = (what: string, why = 'this MQTT source has no resource reader'): EgressError =>
+  new EgressError('FG_ERR_SECRET_UNAVAILABLE', `${what}: ${why}`)
 
 /** An MQTT source refused the egress' credentials. */
 export const FG_ERR_MQTT_AUTH_FAILED = (message: string): EgressError => new EgressError('FG_ERR_MQTT_AUTH_FAILED', message)

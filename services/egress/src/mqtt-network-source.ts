@@ -26,7 +26,7 @@ export interface MqttNetworkSourceOptions {
   /**
    * A URL whose `host:port` replaces the endpoint's host; its scheme and any user info are not used: TLS and
    * authentication stay the endpoint's. (The split deployment's `--mqtt` works through the store instead: the egress
-   * command hands the runtime the `default` endpoint with the ingress' host, see services/cli's `ingressView`.)
+   * command hands the runtime the `default` endpoint with the ingress' host, see ingress-view.ts.)
    */
   url?: string
   /** Reads the endpoint's Secret and trusted-CA ConfigMap; without it, an endpoint that names one fails to start. */

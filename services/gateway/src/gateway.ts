@@ -1,6 +1,4 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { pino, type Logger } from 'pino'
-import type { AddressInfo } from 'node:net'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { lookup as dnsLookup } from 'node:dns'
@@ -10,6 +8,7 @@ import { startIngress, storeAccessSource } from '@flowgate/ingress'
 import { translatorRoutes } from '@flowgate/translator'
 import { adminPlugin, openAdminState, createTailHub, tailObserver } from '@flowgate/admin'
 import { openStore } from '@flowgate/store'
+import { cleanupStack, serviceHttpApp, listeningPort, probes } from '@flowgate/service-kit'
 import { startEgress, createFlowFactories, createDataflowMetrics, type ResourceReader } from '@flowgate/egress'
 import { gatewayDefaults, type GatewayOptions } from './options.js'
 import { FG_ERR_CONFIGMAP_MISSING, FG_ERR_SECRET_MISSING } from './errors.js'
@@ -27,8 +26,7 @@ export interface Gateway {
 export async function startGateway (opts: Partial<GatewayOptions> & { logger?: Logger } = {}): Promise<Gateway> {
   const options: GatewayOptions = { ...gatewayDefaults, ...stripUndefined(opts) }
   const log = opts.logger ?? pino({ level: options.logLevel, base: { service: 'gateway' } })
-  const cleanup: Array<() => Promise<unknown>> = []
-  const closeAll = async (): Promise<void> => { for (const c of cleanup.splice(0).reverse()) await c().catch((err: Error) => log.warn({ err: err.message }, 'error while closing')) }
+  const cleanup = cleanupStack(log)
 
   try {
     await mkdir(options.dataDir, { recursive: true })
@@ -81,21 +79,15 @@ export async function startGateway (opts: Partial<GatewayOptions> & { logger?: L
     })
     cleanup.push(() => egress.close({ shutdown: true }))
 
-    const app: FastifyInstance = Fastify({
-      loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
-      // Probes hit /healthz every few seconds; a line per request would drown the dataflow logs.
-      logController: new LogController({ disableRequestLogging: true })
-    })
+    const app = serviceHttpApp(log)
     cleanup.push(() => app.close())
     // Closed in reverse: publishes are held first (unacknowledged from here on), then the flows drain into Kafka,
     // then the broker disconnects the devices — which resend whatever was not acknowledged to the next process.
     cleanup.push(async () => { ingress.holdPublishes() })
     let ready = false
-    app.get('/healthz', async () => ({ status: 'ok' }))
     // Anonymous devices off loopback are a choice someone made at start: a probe or an operator sees it here.
     const warnings = ingress.anonymousOffLoopback ? ['allow-anonymous: devices connect without authentication off loopback'] : []
-    app.get('/readyz', async (_req, reply) => ready ? { status: 'ready', ...(warnings.length > 0 ? { warnings } : {}) } : reply.code(503).send({ status: 'starting' }))
-    app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()))
+    await app.register(probes, { ready: () => ready ? { status: 'ready', ...(warnings.length > 0 ? { warnings } : {}) } : undefined, metrics: metrics.registry })
     // The stateless translator's HTTP API (DESIGN §4) on the same port: what the split egress calls, in one process.
     await app.register(translatorRoutes, {})
     await app.register(adminPlugin, { store, token: admin.token, cipher: admin.cipher, logger: log.child({ component: 'admin' }), tail })
@@ -107,15 +99,13 @@ export async function startGateway (opts: Partial<GatewayOptions> & { logger?: L
     await ingress.openFrontDoor(storeAccessSource(store, { open: (s) => admin.cipher.open(s), seal: (s) => admin.cipher.seal(s) })).ready
     ready = true
 
-    const address = app.server.address() as AddressInfo
-    const http = { host: options.host, port: address.port }
+    const http = { host: options.host, port: listeningPort(app) }
     log.info({ mqtt: `mqtt://${ingress.mqtt.host}:${ingress.mqtt.port}`, http: `http://${http.host}:${http.port}`, dataDir: options.dataDir },
       `flowgate listening: MQTT on ${ingress.mqtt.host}:${ingress.mqtt.port}, HTTP on ${http.host}:${http.port}`)
 
-    let closing: Promise<void> | undefined
-    return { http, mqtt: ingress.mqtt, log, token: admin.token, close: () => (closing ??= closeAll()) }
+    return { http, mqtt: ingress.mqtt, log, token: admin.token, close: cleanup.close }
   } catch (err) {
-    await closeAll()
+    await cleanup.close()
     throw err
   }
 }

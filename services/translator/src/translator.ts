@@ -1,6 +1,5 @@
-import Fastify, { LogController, type FastifyBaseLogger } from 'fastify'
 import { pino, type Logger } from 'pino'
-import type { AddressInfo } from 'node:net'
+import { serviceHttpApp, listeningPort, probes } from '@flowgate/service-kit'
 import { FG_ERR_TRANSLATOR_NOT_FOUND } from './errors.js'
 import { translatorDefaults, type TranslatorOptions } from './options.js'
 import { translatorRoutes } from './routes.js'
@@ -15,13 +14,9 @@ export interface Translator {
 export async function startTranslator (opts: Partial<TranslatorOptions> & { logger?: Logger, randomUUID?: () => string } = {}): Promise<Translator> {
   const options: TranslatorOptions = { ...translatorDefaults, ...stripUndefined(opts) }
   const log = opts.logger ?? pino({ base: { service: 'translator' } })
-  const app = Fastify({
-    loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
-    // The egress calls once per batch; a log line per call would say nothing the metrics don't.
-    logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: options.bodyLimit
-  })
-  app.get('/healthz', async () => ({ status: 'ok' }))
+  const app = serviceHttpApp(log, { bodyLimit: options.bodyLimit })
+  // Stateless: alive is ready, so /healthz only.
+  await app.register(probes, {})
   app.setNotFoundHandler(async (request, reply) => {
     const e = FG_ERR_TRANSLATOR_NOT_FOUND(request.method, request.url.split('?')[0] ?? '')
     return reply.code(e.statusCode).send(e.toBody())
@@ -33,12 +28,12 @@ export async function startTranslator (opts: Partial<TranslatorOptions> & { logg
     await app.close()
     throw err
   }
-  const address = app.server.address() as AddressInfo
-  log.info({ url: `http://${options.host}:${address.port}` }, `translator listening on ${options.host}:${address.port}`)
+  const port = listeningPort(app)
+  log.info({ url: `http://${options.host}:${port}` }, `translator listening on ${options.host}:${port}`)
   let closing: Promise<void> | undefined
   return {
     host: options.host,
-    port: address.port,
+    port,
     close () {
       closing ??= app.close()
       return closing

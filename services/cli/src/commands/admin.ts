@@ -4,7 +4,7 @@ import { pino } from 'pino'
 import { startAdmin } from '@flowgate/admin'
 import { openStore } from '@flowgate/store'
 import { flagOrEnv, portFlag } from '../flags.js'
-import { runUntilSignal } from '../run-until-signal.js'
+import { runUntilSignal } from '@flowgate/service-kit'
 
 export const adminUsage = `flowgate admin [--host 127.0.0.1] [--http-port 8080] [--data-dir ./.flowgate] [--store file|postgres://…]
                [--mqtt-host localhost:1883] [--log-level info]

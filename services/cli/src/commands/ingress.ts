@@ -1,12 +1,9 @@
 import { parseArgs } from 'node:util'
-import Fastify, { LogController, type FastifyBaseLogger } from 'fastify'
 import { pino } from 'pino'
-import { mkdir } from 'node:fs/promises'
-import { startIngress, storeAccessSource } from '@flowgate/ingress'
-import { openStore, loadSecretKey, openSecret, sealSecret, type Store } from '@flowgate/store'
+import { startStandaloneIngress } from '@flowgate/ingress'
+import { runUntilSignal } from '@flowgate/service-kit'
 import { flagOrEnv, portFlag } from '../flags.js'
 import { brokerFlagOptions, brokerFlags, brokerFlagsUsage } from '../broker-flags.js'
-import { runUntilSignal } from '../run-until-signal.js'
 import { FG_ERR_CLI_USAGE } from '../errors.js'
 
 export const ingressUsage = `flowgate ingress [--host 127.0.0.1] [--mqtt-port 1883] [--ws-port N] [--http-port 8081] [--ack-on-receipt] [--log-level info]
@@ -24,7 +21,7 @@ export const ingressUsage = `flowgate ingress [--host 127.0.0.1] [--mqtt-port 18
   processes share them (aedes-persistence-redis).
   GET /healthz, /readyz and /metrics on --http-port.`
 
-/** The embedded broker alone, with its probes. */
+/** The flags → services/ingress' standalone start-up (standalone.ts), run until a signal. */
 export async function ingress (argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -33,7 +30,6 @@ export async function ingress (argv: string[]): Promise<number> {
   })
   const flags = brokerFlags(values)
   const log = pino({ level: flagOrEnv(values, 'log-level') ?? 'info', base: { service: 'ingress' } })
-  const host = flagOrEnv(values, 'host') ?? '127.0.0.1'
   const wsPort = portFlag(values, 'ws-port')
   const ackOnReceipt = values['ack-on-receipt'] === true || process.env.FLOWGATE_ACK_ON_RECEIPT === '1'
   const number = (name: 'egress-grace-seconds' | 'share-group-expiry-seconds' | 'share-group-max-bytes', fallback: number): number => {
@@ -48,15 +44,6 @@ export async function ingress (argv: string[]): Promise<number> {
     maxGroupQueuedBytes: number('share-group-max-bytes', 64 * 1024 * 1024)
   }
   const storeUrl = flagOrEnv(values, 'store')
-  let store: Store | undefined
-  let access
-  if (storeUrl !== undefined) {
-    const dataDir = flagOrEnv(values, 'data-dir') ?? './.flowgate'
-    await mkdir(dataDir, { recursive: true })
-    store = await openStore({ store: storeUrl, dataDir })
-    const key = await loadSecretKey({ dataDir, env: process.env })
-    access = storeAccessSource(store, { open: (s) => openSecret(s, key), seal: (s) => sealSecret(s, key) })
-  }
   // Persistent sessions and retained messages: durable in this directory, or in Redis, else in memory.
   const persistenceDir = flagOrEnv(values, 'persistence-dir')
   const persistenceUrl = flagOrEnv(values, 'persistence-url')
@@ -65,39 +52,19 @@ export async function ingress (argv: string[]): Promise<number> {
   const persistence = persistenceDir !== undefined
     ? { kind: 'dir' as const, dir: persistenceDir }
     : persistenceUrl !== undefined ? { kind: 'redis' as const, url: persistenceUrl } : undefined
-  const broker = await startIngress({
-    host,
-    ...(persistence !== undefined ? { persistence } : {}),
+  const service = await startStandaloneIngress({
+    host: flagOrEnv(values, 'host') ?? '127.0.0.1',
     mqttPort: portFlag(values, 'mqtt-port') ?? 1883,
+    httpPort: portFlag(values, 'http-port') ?? 8081,
     ...(wsPort !== undefined ? { wsPort } : {}),
+    ...(storeUrl !== undefined ? { store: { url: storeUrl, dataDir: flagOrEnv(values, 'data-dir') ?? './.flowgate' } } : {}),
+    ...(persistence !== undefined ? { persistence } : {}),
     ackAfterSharedDelivery: !ackOnReceipt,
     sharedSubscriptions,
-    logger: log,
-    ...(access !== undefined ? { access } : {}),
     allowAnonymous: flags.allowAnonymous,
     limits: flags.limits,
-    ...(flags.networkHost !== undefined ? { networkHost: flags.networkHost } : {})
-  }).catch(async (err: unknown) => { await store?.close(); throw err })
-  const app = Fastify({ loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) })
-  app.get('/healthz', async () => ({ status: 'ok' }))
-  const warnings = broker.anonymousOffLoopback ? ['allow-anonymous: devices connect without authentication off loopback'] : []
-  app.get('/readyz', async (_req, reply) => {
-    if (broker.frontDoor !== undefined && !listenersRead) return reply.code(503).send({ status: 'starting' })
-    return { status: 'ready', clients: broker.broker.connectedClients, ...(warnings.length > 0 ? { warnings } : {}) }
+    ...(flags.networkHost !== undefined ? { networkHost: flags.networkHost } : {}),
+    logger: log
   })
-  // The broker's counters: refusals, share-group drops (flowgate_share_group_dropped_total{group,reason}), …
-  app.get('/metrics', async (_req, reply) => reply.type(broker.metricsRegistry.contentType).send(await broker.metricsRegistry.metrics()))
-  let listenersRead = false
-  void broker.frontDoor?.ready.then(() => { listenersRead = true })
-  try {
-    await app.listen({ host, port: portFlag(values, 'http-port') ?? 8081 })
-  } catch (err) {
-    await broker.close()
-    await store?.close()
-    throw err
-  }
-  const { port } = app.server.address() as { port: number }
-  log.info({ mqtt: `mqtt://${broker.mqtt.host}:${broker.mqtt.port}`, http: `http://${host}:${port}` },
-    `flowgate ingress listening: MQTT on ${broker.mqtt.host}:${broker.mqtt.port}, HTTP on ${host}:${port}`)
-  return runUntilSignal({ close: async () => { await app.close(); await broker.close(); await store?.close() } }, log)
+  return runUntilSignal(service, log)
 }

@@ -3,7 +3,7 @@ import { startGateway } from '@flowgate/gateway'
 import { flagOrEnv, portFlag } from '../flags.js'
 import { brokerFlagOptions, brokerFlags, brokerFlagsUsage } from '../broker-flags.js'
 import { bufferFlagOptions, bufferFlags, bufferFlagsUsage } from '../buffer-flags.js'
-import { runUntilSignal } from '../run-until-signal.js'
+import { runUntilSignal } from '@flowgate/service-kit'
 
 export const startUsage = `flowgate start [--host 127.0.0.1] [--http-port 8080] [--mqtt-port 1883] [--data-dir ./.flowgate]
                [--store file|postgres://…] [--instance-id 0] [--log-level info]

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util'
 import { pino } from 'pino'
 import { startTranslator } from '@flowgate/translator'
 import { flagOrEnv, portFlag } from '../flags.js'
-import { runUntilSignal } from '../run-until-signal.js'
+import { runUntilSignal } from '@flowgate/service-kit'
 
 export const translatorUsage = `flowgate translator [--host 127.0.0.1] [--port 8082] [--log-level info]
   Runs the stateless translator service alone: POST /translate/v1/mqtt-to-kafka and /translate/v1/kafka-to-mqtt.`
