@@ -10,11 +10,13 @@ import { tailBench } from './tail.bench.js'
 import { translatorBench } from './translator.bench.js'
 import { latencyBench } from './latency.bench.js'
 import { authBench } from './auth.js'
+import { fleetBench } from './fleet.bench.js'
 import { lz4Bench } from './lz4.bench.js'
 
-const benches: Bench[] = [producerBench, mqttToKafkaBench, latencyBench, kafkaToMqttBench, splitBench, tailBench, translatorBench, authBench, lz4Bench]
+const benches: Bench[] = [producerBench, mqttToKafkaBench, latencyBench, kafkaToMqttBench, splitBench, tailBench, translatorBench, authBench, lz4Bench, fleetBench]
 
-const wanted = process.argv.slice(2)
+// Bench names, without `--flag [value]` pairs (a bench reads its own flags from process.argv, e.g. fleet's --devices).
+const wanted = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !(all[i - 1]?.startsWith('--') && !all[i - 1]!.includes('=') && !/^--profile$/.test(all[i - 1]!)))
 const unknown = wanted.filter((w) => !benches.some((b) => b.name === w))
 if (unknown.length) {
   console.error(`unknown bench ${unknown.join(', ')}; known: ${benches.map((b) => b.name).join(', ')}`)

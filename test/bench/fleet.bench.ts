@@ -1,0 +1,254 @@
+import { cpus } from 'node:os'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Kafka, logLevel } from 'kafkajs'
+import { rig, createTopic, uniqueTopic, kafkaConfig } from '@flowgate/testkit'
+import type { Bench, Measurement } from './lib/types.js'
+import { startChildGateway, procMemory, procCpuSeconds } from './lib/processes.js'
+import { topicRecords } from './lib/baselines.js'
+import { benchFlow } from './lib/bench-flow.js'
+import { probePreload, raiseFileLimit, startFleetAedes, startLoadProcess, type LoadProcess } from './lib/fleet-processes.js'
+import type { FleetLoadResult } from './lib/fleet-load.js'
+import { summariseProfile, type ProfileSummary } from './lib/fleet-profile.js'
+
+// `pnpm bench fleet [--devices N] [--rate R] [--seconds S] [--warmup S] [--loaders K] [--protocol 4|5]
+// [--targets aedes,flowgate] [--profile]`: run.ts leaves `--flag value` pairs to the benches.
+function flag (name: string): string | undefined {
+  const argv = process.argv
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === `--${name}`) return argv[i + 1]
+    if (argv[i]!.startsWith(`--${name}=`)) return argv[i]!.slice(name.length + 3)
+  }
+  return undefined
+}
+const DEVICES = Number(flag('devices') ?? 10_000)
+const RATE = Number(flag('rate') ?? 2)
+const MEASURE_MS = Number(flag('seconds') ?? 30) * 1000
+const WARMUP_MS = Number(flag('warmup') ?? 5) * 1000
+const LOADERS = Number(flag('loaders') ?? Math.min(8, Math.max(2, Math.ceil(DEVICES / 2500))))
+const PROTOCOL = Number(flag('protocol') ?? 5) as 4 | 5
+const TARGETS = (flag('targets') ?? 'aedes,flowgate').split(',')
+const PROFILE = process.argv.includes('--profile')
+const PAYLOAD = 256
+const PARTITIONS = 3
+const DRAIN_MS = 10_000
+/** Loopback aliases the devices connect from: each (source, broker) pair has its own ~28k ephemeral ports. */
+const SOURCES = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 2}`)
+
+interface ProbeStats {
+  windowMs: number
+  eld: { p50: number, p99: number, p999: number, max: number, mean: number }
+  elu: number
+  gc: Record<string, { count: number, totalMs: number, maxMs: number }>
+  heapUsedMb: number
+}
+
+interface TargetRun {
+  label: string
+  connected: number
+  connectFailed: number
+  connectSeconds: number
+  rssBeforeMb: number
+  rssConnectedMb: number
+  rssLoadedMb: number
+  peakMb: number
+  cpuShare: number
+  windowRate: number
+  latency: { count: number, p50: number, p99: number, p999: number, max: number }
+  acked: number
+  published: number
+  failed: number
+  unacked: number
+  overflow: number
+  closed: number
+  loads: FleetLoadResult[]
+  probe?: ProbeStats
+  profile?: ProfileSummary
+  records?: number
+}
+
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US')
+const pct = (n: number): string => `${Math.round(n * 100)}%`
+const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
+
+function percentiles (results: FleetLoadResult[]): TargetRun['latency'] {
+  const all = new Float32Array(results.reduce((n, r) => n + r.latencies.length, 0))
+  let at = 0
+  for (const r of results) { all.set(r.latencies, at); at += r.latencies.length }
+  all.sort()
+  const q = (p: number): number => all.length ? all[Math.min(all.length - 1, Math.floor(all.length * p))]! : NaN
+  return { count: all.length, p50: q(0.5), p99: q(0.99), p999: q(0.999), max: all.length ? all[all.length - 1]! : NaN }
+}
+
+/**
+ * One target: connect the fleet (idle cost), publish (warm-up, then the measured window with the broker's CPU, RSS
+ * and probe), drain, disconnect.
+ */
+async function runFleet (label: string, broker: { pid: number, mqttPort: number }, probeOut: string, log: (line: string) => void): Promise<Omit<TargetRun, 'records'>> {
+  const loads: LoadProcess[] = await Promise.all(Array.from({ length: LOADERS }, async () => await startLoadProcess()))
+  try {
+    await sleep(1000)
+    const rssBeforeMb = procMemory(broker.pid).rssMb
+    const per = Math.ceil(DEVICES / LOADERS)
+    const prefix = `fleet-${Math.random().toString(36).slice(2, 8)}`
+    const t0 = performance.now()
+    const connected = await Promise.all(loads.map(async (l, k) => await l.connect({
+      host: '127.0.0.1',
+      port: broker.mqttPort,
+      first: k * per,
+      count: Math.max(0, Math.min(per, DEVICES - k * per)),
+      sourceAddresses: SOURCES,
+      clientIdPrefix: prefix,
+      topicPrefix: 'bench',
+      payloadBytes: PAYLOAD,
+      protocolVersion: PROTOCOL,
+      keepaliveSeconds: 60,
+      concurrency: 50
+    })))
+    const connectSeconds = (performance.now() - t0) / 1000
+    const ok = connected.reduce((n, c) => n + c.connected, 0)
+    const connectFailed = connected.reduce((n, c) => n + c.failed, 0)
+    log(`${label}: ${fmt(ok)} devices connected in ${connectSeconds.toFixed(1)} s${connectFailed ? `, ${fmt(connectFailed)} failed (${connected.find((c) => c.firstError)?.firstError})` : ''}`)
+    await sleep(2000)
+    const rssConnectedMb = procMemory(broker.pid).rssMb
+    log(`${label}: RSS ${rssBeforeMb.toFixed(0)} MB before, ${rssConnectedMb.toFixed(0)} MB with the fleet connected and idle; publishing (${WARMUP_MS / 1000} s warm-up, ${MEASURE_MS / 1000} s measured)…`)
+
+    const startAt = Date.now() + 500
+    let c0 = 0; let c1 = 0; let rssLoadedMb = 0
+    const opened = sleep(startAt + WARMUP_MS - Date.now()).then(() => { c0 = procCpuSeconds(broker.pid); process.kill(broker.pid, 'SIGUSR2') })
+    const closed = sleep(startAt + WARMUP_MS + MEASURE_MS - Date.now()).then(() => {
+      c1 = procCpuSeconds(broker.pid)
+      process.kill(broker.pid, 'SIGUSR2')
+      rssLoadedMb = procMemory(broker.pid).rssMb
+    })
+    const results = await Promise.all(loads.map(async (l) => await l.publish({ startAt, ratePerDevice: RATE, warmupMs: WARMUP_MS, measureMs: MEASURE_MS, drainMs: DRAIN_MS })))
+    await Promise.all([opened, closed])
+    await sleep(300) // the probe's file
+    const probe = existsSync(probeOut) ? JSON.parse(readFileSync(probeOut, 'utf8')) as ProbeStats : undefined
+    const profileFile = `${probeOut}.cpuprofile`
+    const profile = existsSync(profileFile) ? summariseProfile(profileFile) : undefined
+    const sum = (k: keyof FleetLoadResult): number => results.reduce((n, r) => n + (r[k] as number), 0)
+    const latency = percentiles(results)
+    return {
+      label,
+      connected: ok,
+      connectFailed,
+      connectSeconds,
+      rssBeforeMb,
+      rssConnectedMb,
+      rssLoadedMb,
+      peakMb: procMemory(broker.pid).peakMb,
+      cpuShare: (c1 - c0) / (MEASURE_MS / 1000),
+      windowRate: latency.count / (MEASURE_MS / 1000),
+      latency,
+      acked: sum('acked'),
+      published: sum('published'),
+      failed: sum('failed'),
+      unacked: sum('unacked'),
+      overflow: sum('overflow'),
+      closed: sum('closed'),
+      loads: results,
+      probe,
+      profile
+    }
+  } finally {
+    await Promise.all(loads.map(async (l) => await l.close()))
+  }
+}
+
+function describeRun (t: TargetRun): string[] {
+  const lines = [
+    `${t.label}: ${fmt(t.windowRate)} PUBACKs/s in the window; publish→PUBACK p50 ${t.latency.p50.toFixed(1)} / p99 ${t.latency.p99.toFixed(1)} / p99.9 ${t.latency.p999.toFixed(1)} / max ${t.latency.max.toFixed(0)} ms; broker CPU ${pct(t.cpuShare)}`,
+    `${t.label}: RSS ${t.rssBeforeMb.toFixed(0)} → ${t.rssConnectedMb.toFixed(0)} MB connected (idle ${((t.rssConnectedMb - t.rssBeforeMb) * 1024 / t.connected).toFixed(1)} KB/conn) → ${t.rssLoadedMb.toFixed(0)} MB publishing (${((t.rssLoadedMb - t.rssBeforeMb) * 1024 / t.connected).toFixed(1)} KB/conn), peak ${t.peakMb.toFixed(0)} MB`,
+    `${t.label}: ${fmt(t.published)} published, ${fmt(t.acked)} PUBACKs${t.failed ? `, ${fmt(t.failed)} refused` : ''}${t.unacked ? `, ${fmt(t.unacked)} never acked` : ''}${t.overflow ? `, ${fmt(t.overflow)} skipped (device window full)` : ''}${t.closed ? `, ${fmt(t.closed)} connections closed` : ''}${t.records !== undefined ? `; ${fmt(t.records)} records in Kafka` : ''}`,
+    `${t.label}: load processes' event loops busy ${t.loads.map((l) => pct(l.elu)).join(' / ')}, loop delay max ${Math.max(...t.loads.map((l) => l.eldMaxMs)).toFixed(0)} ms, publishes late by p99 ${Math.max(...t.loads.map((l) => l.lagP99Ms)).toFixed(1)} / max ${Math.max(...t.loads.map((l) => l.lagMaxMs)).toFixed(0)} ms`
+  ]
+  if (t.probe) {
+    const gcTotal = Object.values(t.probe.gc).reduce((n, g) => n + g.totalMs, 0)
+    const gc = Object.entries(t.probe.gc).map(([k, g]) => `${k} ${g.count}× ${g.totalMs.toFixed(0)} ms (max ${g.maxMs.toFixed(1)})`).join(', ')
+    lines.push(`${t.label}: broker event loop busy ${pct(t.probe.elu)}, delay p50 ${t.probe.eld.p50.toFixed(1)} / p99 ${t.probe.eld.p99.toFixed(1)} / p99.9 ${t.probe.eld.p999.toFixed(1)} / max ${t.probe.eld.max.toFixed(0)} ms; GC ${gcTotal.toFixed(0)} ms = ${pct(gcTotal / t.probe.windowMs)} of the window (${gc}); heap used ${t.probe.heapUsedMb.toFixed(0)} MB`)
+  }
+  if (t.profile) {
+    const p = t.profile
+    lines.push(`${t.label}: CPU profile of the window: busy ${fmt(p.busyMs)} of ${fmt(p.totalMs)} ms sampled, GC ${pct(p.gcMs / p.busyMs)} of busy; by package: ${p.byPackage.map((x) => `${x.name} ${pct(x.share)}`).join(', ')}`)
+    for (const f of p.top) lines.push(`${t.label}:   ${(100 * f.share).toFixed(1).padStart(5)}%  ${f.name}`)
+  }
+  return lines
+}
+
+function table (runs: TargetRun[]): string[] {
+  const rows = runs.map((t) => {
+    const idle = (t.rssConnectedMb - t.rssBeforeMb) * 1024 / t.connected
+    const loaded = (t.rssLoadedMb - t.rssBeforeMb) * 1024 / t.connected
+    return `| ${t.label} | ${fmt(t.connected)} × ${RATE} msg/s | ${t.latency.p50.toFixed(1)} / ${t.latency.p99.toFixed(1)} / ${t.latency.p999.toFixed(1)} ms | ${t.rssLoadedMb.toFixed(0)} MB (${loaded.toFixed(1)} KB/conn; idle ${idle.toFixed(1)} KB/conn) | ${pct(t.cpuShare)} | ${fmt(t.acked)} PUBACKs${t.records !== undefined ? ` / ${fmt(t.records)} records` : ''} |`
+  })
+  return ['| broker | fleet | publish→PUBACK p50 / p99 / p99.9 | RSS publishing (per conn; idle cost) | broker CPU | PUBACKs / records in Kafka |', '| --- | --- | --- | --- | --- | --- |', ...rows]
+}
+
+/** Issue #20: a fleet of slow QoS 1 devices (not a hundred fast ones) against aedes alone and Flowgate, same run. */
+export const fleetBench: Bench = {
+  name: 'fleet',
+  description: `${fmt(DEVICES)} raw-socket MQTT ${PROTOCOL === 5 ? '5' : '3.1.1'} devices × ${RATE} QoS 1 msg/s (${PAYLOAD} B) in ${LOADERS} load processes, aedes alone vs Flowgate → Kafka (acks All, latencyMs 5)`,
+  async run (log) {
+    const limit = raiseFileLimit()
+    const perLoader = Math.ceil(DEVICES / LOADERS)
+    log(`open files: ${fmt(limit)} for the broker (needs ${fmt(DEVICES)} + its own) and each load process (${fmt(perLoader)} devices)`)
+    if (limit < DEVICES + 500) throw new Error(`the open-file limit is ${limit}: a broker holding ${DEVICES} devices needs more (raise the hard limit, e.g. run as a user with CAP_SYS_RESOURCE or \`ulimit -Hn\` in the shell that runs the bench), or ask for fewer --devices`)
+    const r = await rig()
+    const admin = new Kafka({ ...kafkaConfig(r, 'plaintext', 'bench-fleet'), logLevel: logLevel.NOTHING }).admin()
+    await admin.connect()
+    const dir = mkdtempSync(join(tmpdir(), 'flowgate-fleet-'))
+    const runs: TargetRun[] = []
+    const profileEnv = PROFILE ? { FLOWGATE_FLEET_PROBE_PROFILE: '1' } : {}
+    try {
+      if (TARGETS.includes('aedes')) {
+        const probeOut = join(dir, 'aedes.json')
+        log('aedes alone (services/ingress, no interceptor: PUBACK at once), child process…')
+        const aedes = await startFleetAedes(['--import', probePreload], { ...process.env, ...profileEnv, FLOWGATE_FLEET_PROBE_OUT: probeOut })
+        try { runs.push(await runFleet('aedes alone', aedes, probeOut, log)) } finally { await aedes.close() }
+        for (const line of describeRun(runs.at(-1)!)) log(line)
+      }
+      if (TARGETS.includes('flowgate')) {
+        const probeOut = join(dir, 'flowgate.json')
+        const topic = uniqueTopic('bench-fleet')
+        await createTopic(topic, PARTITIONS)
+        log('Flowgate: flowgate start (child process), dataflow bench/# → Kafka applied…')
+        // startChildGateway passes the bench's environment on: the probe's settings ride there for this one start.
+        Object.assign(process.env, profileEnv, { FLOWGATE_FLEET_PROBE_OUT: probeOut })
+        let gw
+        try { gw = await startChildGateway(['--import', probePreload]) } finally { delete process.env.FLOWGATE_FLEET_PROBE_OUT; delete process.env.FLOWGATE_FLEET_PROBE_PROFILE }
+        try {
+          await gw.applyAndWaitReady(benchFlow(r, topic))
+          const run = await runFleet('Flowgate', gw, probeOut, log)
+          runs.push({ ...run, records: await topicRecords(admin, topic) })
+        } finally { await gw.close() }
+        for (const line of describeRun(runs.at(-1)!)) log(line)
+      }
+    } finally {
+      await admin.disconnect()
+      rmSync(dir, { recursive: true, force: true })
+    }
+    const notes: string[] = []
+    const aedes = runs.find((t) => t.label === 'aedes alone')
+    const fg = runs.find((t) => t.label === 'Flowgate')
+    if (fg?.records !== undefined) {
+      notes.push(fg.records >= fg.acked ? `every PUBACK is a record in Kafka: ${fmt(fg.acked)} PUBACKs, ${fmt(fg.records)} records${fg.records > fg.acked ? ' (the rest: publishes whose PUBACK the load stopped waiting for)' : ''}` : `WARNING: ${fmt(fg.acked)} PUBACKs but only ${fmt(fg.records)} records in Kafka`)
+    }
+    if (aedes && fg) {
+      const idle = (t: TargetRun): number => (t.rssConnectedMb - t.rssBeforeMb) * 1024 / t.connected
+      notes.push(
+        `targets (issue 20): p99 ${fg.latency.p99.toFixed(1)} ms vs 2 × aedes' ${aedes.latency.p99.toFixed(1)} + 5 = ${(2 * aedes.latency.p99 + 5).toFixed(1)} ms; RSS ${fg.rssLoadedMb.toFixed(0)} MB vs aedes + 25 % = ${(aedes.rssLoadedMb * 1.25).toFixed(0)} MB; idle connection ${idle(fg).toFixed(1)} KB (target ≤ 20 KB, aedes alone ${idle(aedes).toFixed(1)} KB)`
+      )
+    }
+    notes.push(
+      ...table(runs),
+      `fleet: ${fmt(DEVICES)} devices in ${LOADERS} load processes from ${SOURCES[0]}–${SOURCES.at(-1)} to 127.0.0.1, each publishing every ${(1000 / RATE).toFixed(0)} ms (phases spread), MQTT ${PROTOCOL === 5 ? '5' : '3.1.1'} clean sessions, keep-alive 60 s; ${WARMUP_MS / 1000} s warm-up, ${MEASURE_MS / 1000} s measured, ≤ ${DRAIN_MS / 1000} s drain`,
+      `cores: ${cpus().length} shared by Kafka, the broker and the load processes; a shared machine: compare within one run`
+    )
+    const m = (t: TargetRun): Measurement => ({ label: `${t.label} (publish→PUBACK)`, messagesPerSecond: t.windowRate, p99Ms: t.latency.p99, rssMb: t.rssLoadedMb })
+    const [baseline, ...candidates] = runs.map(m)
+    if (!baseline) throw new Error(`--targets ${TARGETS.join(',')}: nothing ran`)
+    return { baseline, candidates, notes }
+  }
+}

@@ -1,0 +1,70 @@
+// Preloaded (`node --import`) into the broker process the fleet bench measures — aedes alone or `flowgate start` —
+// when FLOWGATE_FLEET_PROBE_OUT names a file. Plain JavaScript, so it loads before tsx. On each SIGUSR2 it writes
+// what the process' own event loop saw since the previous SIGUSR2 (the bench sends one as the measured window opens
+// and one as it closes) and starts over:
+// - event-loop delay (perf_hooks.monitorEventLoopDelay, 10 ms resolution; its samples are whole timer intervals, so
+//   the resolution is taken off): p50 / p99 / p99.9 / max, ms;
+// - event-loop utilisation;
+// - GC: pauses by kind (PerformanceObserver 'gc' entries), total and longest, ms.
+// With FLOWGATE_FLEET_PROBE_PROFILE=1 it also samples a V8 CPU profile of the window alone (node:inspector, in
+// process: the first SIGUSR2 starts it, the second writes `${FLOWGATE_FLEET_PROBE_OUT}.cpuprofile`), so connecting
+// the fleet and shutting down are not in it, as they would be with --cpu-prof.
+import { monitorEventLoopDelay, performance, PerformanceObserver, constants } from 'node:perf_hooks'
+import { writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector'
+
+const out = process.env.FLOWGATE_FLEET_PROBE_OUT
+if (out) {
+  const kinds = {
+    [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+    [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+    [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+    [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb'
+  }
+  const RESOLUTION_MS = 10
+  const eld = monitorEventLoopDelay({ resolution: RESOLUTION_MS })
+  eld.enable()
+  let gc = {}
+  let since = performance.now()
+  let elu0 = performance.eventLoopUtilization()
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = kinds[e.detail?.kind ?? e.kind] ?? 'other'
+      const g = (gc[kind] ??= { count: 0, totalMs: 0, maxMs: 0 })
+      g.count++
+      g.totalMs += e.duration
+      g.maxMs = Math.max(g.maxMs, e.duration)
+    }
+  }).observe({ entryTypes: ['gc'] })
+  let session
+  const profile = () => {
+    if (process.env.FLOWGATE_FLEET_PROBE_PROFILE !== '1') return
+    if (session === undefined) {
+      session = new Session()
+      session.connect()
+      session.post('Profiler.enable', () => session.post('Profiler.start'))
+      return
+    }
+    session.post('Profiler.stop', (err, res) => {
+      if (!err) writeFileSync(`${out}.cpuprofile`, JSON.stringify(res.profile))
+      session.disconnect()
+      session = undefined
+    })
+  }
+  process.on('SIGUSR2', () => {
+    profile()
+    const now = performance.now()
+    const ms = (ns) => Math.max(0, ns / 1e6 - RESOLUTION_MS)
+    writeFileSync(out, JSON.stringify({
+      windowMs: now - since,
+      eld: { p50: ms(eld.percentile(50)), p99: ms(eld.percentile(99)), p999: ms(eld.percentile(99.9)), max: ms(eld.max), mean: ms(eld.mean) },
+      elu: performance.eventLoopUtilization(elu0).utilization,
+      gc,
+      heapUsedMb: process.memoryUsage().heapUsed / 2 ** 20
+    }))
+    eld.reset()
+    gc = {}
+    since = now
+    elu0 = performance.eventLoopUtilization()
+  })
+}
