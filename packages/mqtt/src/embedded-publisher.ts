@@ -10,6 +10,9 @@
 import { MqttEndpointError } from './errors.js'
 import type { MqttPublisher, OutboundPublish } from './types.js'
 
+/** Publishes in flight into the embedded broker (per flow instance, across its partitions). */
+export const EMBEDDED_WINDOW = 100
+
 /** The slice of aedes used here. */
 export interface EmbeddedPacket {
   cmd: 'publish'
@@ -38,7 +41,9 @@ export function embeddedPublisher (broker: EmbeddedBroker, opts: { maxInflight?:
   let closed = false
   return {
     get connected () { return !closed && broker.closed !== true },
-    maxInflight: opts.maxInflight ?? 1000,
+    // A few hundred at most: more only keeps more packets alive at once (measured: 1,000 per partition cost the
+    // Kafka → MQTT flow ~40 % more CPU per record in GC, and aedes alone ~10 %), never more throughput.
+    maxInflight: opts.maxInflight ?? EMBEDDED_WINDOW,
     publish (message: OutboundPublish) {
       if (closed) return Promise.reject(new MqttEndpointError('FG_ERR_MQTT_CLOSED', 'publisher closed'))
       if (broker.closed === true) return Promise.reject(new MqttEndpointError('FG_ERR_MQTT_UNAVAILABLE', 'the embedded broker is closed'))

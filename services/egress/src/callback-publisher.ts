@@ -3,7 +3,7 @@
  * window counts completions instead of awaiting one promise per record, and the embedded broker's packet is built in
  * one step from the translated message (no intermediate publish and properties copies).
  */
-import { MqttEndpointError, type EmbeddedBroker, type EmbeddedPacket, type MqttPublisher, type OutboundPublish } from '@flowgate/mqtt'
+import { EMBEDDED_WINDOW, MqttEndpointError, type EmbeddedBroker, type EmbeddedPacket, type MqttPublisher, type OutboundPublish } from '@flowgate/mqtt'
 
 export type PublishCallback = (err?: Error) => void
 
@@ -47,7 +47,7 @@ export function embeddedCallbackPublisher (broker: EmbeddedBroker, opts: { maxIn
   }
   return {
     get connected () { return !closed && broker.closed !== true },
-    maxInflight: opts.maxInflight ?? 1000,
+    maxInflight: opts.maxInflight ?? EMBEDDED_WINDOW,
     publishWith,
     publish: (message) => new Promise<void>((resolve, reject) => publishWith(message, (err) => err ? reject(err) : resolve())),
     async close () { closed = true }

@@ -109,6 +109,37 @@ export interface KafkaToMqttFlow extends KafkaSourceFlow {
 
 interface Outcome { error?: Error & { code?: string, permanent?: boolean } }
 
+/**
+ * The publishes one instance has in flight, across its partitions (issue 18, item 9): the destination's window is
+ * one — an external broker's Receive Maximum is per connection — and a partition that finds it full waits for any
+ * publish to complete. Per partition, 4 partitions kept 4× the window in flight: past the broker's Receive Maximum,
+ * and for the embedded broker ~50 % more CPU per record (thousands of packets alive at once, promoted by the GC).
+ */
+interface PublishWindow {
+  inflight: number
+  readonly limit: number
+  /** Pumps of partitions that have records and found the window full. */
+  readonly waiting: Set<() => void>
+  /** Lets waiting partitions take the room there is, first come first served. */
+  wake: () => void
+}
+
+function publishWindow (limit: number): PublishWindow {
+  const w: PublishWindow = {
+    inflight: 0,
+    limit: Math.max(1, limit),
+    waiting: new Set(),
+    wake () {
+      for (const pump of w.waiting) {
+        if (w.inflight >= w.limit) return
+        w.waiting.delete(pump)
+        pump()
+      }
+    }
+  }
+  return w
+}
+
 /** Heartbeat / commit errors after which kafkajs must rejoin the group (its runner does on these, thrown from eachBatch). */
 const rejoinErrors = new Set(['REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP', 'NOT_COORDINATOR', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID'])
 function needsRejoin (err: unknown): boolean {
@@ -211,14 +242,13 @@ export function startKafkaToMqttFlow (s: KafkaToMqttFlowSettings): KafkaToMqttFl
   }
 
   /**
-   * Publishes `messages[start…]` through a sliding window of `maxInflight` publishes; resolves with how many from
-   * `start` completed in order (the prefix that may be committed) and the first error. After an error, or once
-   * `stopped()` (checked every few records), no new record goes out and the ones in flight are awaited. Completions
-   * are counted, not awaited one by one: no promise per record.
+   * Publishes `messages[start…]` through the instance's sliding window (`window`, shared by the partitions it
+   * handles); resolves with how many from `start` completed in order (the prefix that may be committed) and the first
+   * error. After an error, or once `stopped()` (checked every few records), no new record goes out and the ones in
+   * flight are awaited. Completions are counted, not awaited one by one: no promise per record.
    */
-  function publishFrom (publisher: CallbackPublisher, topic: string, messages: KafkajsMessage[], start: number, receivedAt: number, stopped: () => boolean): Promise<{ done: number, error?: Outcome['error'] }> {
+  function publishFrom (publisher: CallbackPublisher, window: PublishWindow, topic: string, messages: KafkajsMessage[], start: number, receivedAt: number, stopped: () => boolean): Promise<{ done: number, error?: Outcome['error'] }> {
     return new Promise((resolve) => {
-      const width = Math.max(1, publisher.maxInflight)
       const end = messages.length
       // Per record from `start`: 0 pending, 1 published, 2 failed.
       const state = new Uint8Array(end - start)
@@ -232,25 +262,32 @@ export function startKafkaToMqttFlow (s: KafkaToMqttFlowSettings): KafkaToMqttFl
       const finish = (): void => {
         if (settled || inflight > 0 || (next < end && failed === undefined && !halted)) return
         settled = true
+        window.waiting.delete(pump)
         resolve(failed !== undefined ? { done: prefix - start, error: failed } : { done: prefix - start })
       }
       const pump = (): void => {
         if (pumping) return
         pumping = true
-        while (failed === undefined && !halted && next < end && inflight < width) {
+        while (failed === undefined && !halted && next < end && window.inflight < window.limit) {
           if (((next - start) & 63) === 0 && stopped()) { halted = true; break }
           const index = next++
           inflight++
+          window.inflight++
           send(publisher, topic, messages[index]!, receivedAt, (err) => complete(index, err))
         }
         pumping = false
+        // Room taken by the other partitions: this one goes on when one of their publishes completes.
+        if (failed === undefined && !halted && next < end) window.waiting.add(pump)
         finish()
       }
       const complete = (index: number, err: Outcome['error']): void => {
         inflight--
+        window.inflight--
         state[index - start] = err ? 2 : 1
         if (err && failed === undefined) failed = err
         while (prefix < next && state[prefix - start] === 1) prefix++
+        // The freed room goes to a partition that was waiting first, so partitions take turns.
+        window.wake()
         if (failed === undefined && !halted) pump()
         else finish()
       }
@@ -261,6 +298,7 @@ export function startKafkaToMqttFlow (s: KafkaToMqttFlowSettings): KafkaToMqttFl
   async function runInstance (instance: number): Promise<void> {
     const publisher = publisherOf[instance] ??= withCallbacks(await s.openPublisher(instance))
     if (!publishers.includes(publisher)) publishers.push(publisher)
+    const window = publishWindow(publisher.maxInflight)
     const view = views[instance]!
     const member: Member = {}
     const consumer = s.kafka.consumer({
@@ -317,7 +355,7 @@ export function startKafkaToMqttFlow (s: KafkaToMqttFlowSettings): KafkaToMqttFl
         let attempt = 0
         try {
           while (i < messages.length && !stopped()) {
-            const { done, error } = await publishFrom(publisher, batch.topic, messages, i, receivedAt, stopped)
+            const { done, error } = await publishFrom(publisher, window, batch.topic, messages, i, receivedAt, stopped)
             if (done > 0) {
               i += done
               buffered -= done
