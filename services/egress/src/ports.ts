@@ -2,16 +2,13 @@
  * What the runtime needs from the packages around it, as small interfaces: the flow logic is tested with fakes,
  * and `wiring.ts` binds these to @flowgate/translate and @flowgate/kafka.
  */
+import type { ReceivedMessage } from '@flowgate/mqtt'
 
-export interface InboundMqttMessage {
-  topic: string
-  payload: Uint8Array
-  qos: 0 | 1 | 2
-  retain: boolean
-  /** mqtt-packet's property object as the broker decoded it. */
-  properties?: Record<string, unknown>
-  receivedAt: number
-}
+/**
+ * A device's publish as a flow takes it: the shape @flowgate/mqtt's network subscriber hands on, and the one the
+ * embedded broker's interceptor builds in process.
+ */
+export type InboundMqttMessage = ReceivedMessage
 
 export interface OutboundRecord {
   topic: string
