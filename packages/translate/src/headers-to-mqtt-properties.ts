@@ -52,8 +52,11 @@ export function headerText (value: Uint8Array): TextValue {
 
 const MAX_EXPIRY = 0xffffffff
 
+/** What nearly every record reports: shared, so a record with nothing removed allocates no counts. */
+const NONE_REMOVED: RemovedHeaders = Object.freeze({ nonUtf8: 0, tooLarge: 0 })
+
 export function headersToMqttProperties (record: Pick<KafkaRecord, 'key' | 'headers' | 'timestamp'>): RestoredProperties {
-  const removed: RemovedHeaders = { nonUtf8: 0, tooLarge: 0 }
+  const removed = { nonUtf8: 0, tooLarge: 0 }
   let amqpDecoded = 0
   const properties: MqttPublish['properties'] = { userProperties: [] }
   const user = properties.userProperties
@@ -84,7 +87,8 @@ export function headersToMqttProperties (record: Pick<KafkaRecord, 'key' | 'head
     if (restoreBuiltIn(properties, name, v.text)) continue
     user.push([name, v.text])
   }
-  return { properties, removedHeaders: removed, amqpDecoded }
+  const removedHeaders = removed.nonUtf8 === 0 && removed.tooLarge === 0 ? NONE_REMOVED : removed
+  return { properties, removedHeaders, amqpDecoded }
 }
 
 function restoreBuiltIn (p: MqttPublish['properties'], name: string, text: string): boolean {

@@ -13,7 +13,10 @@ export function headersFrom (input: Array<[string, Uint8Array]> | KafkajsHeaders
   if (input == null) return []
   if (Array.isArray(input)) return input
   const out: Array<[string, Uint8Array]> = []
-  for (const [name, value] of Object.entries(input)) {
+  // for…in over own names, not Object.entries: no array per record for the (usually empty) headers object.
+  for (const name in input) {
+    if (!Object.hasOwn(input, name)) continue
+    const value = input[name]
     if (value === undefined) continue
     if (Array.isArray(value)) for (const v of value) out.push([name, bytes(v)])
     else out.push([name, bytes(value)])

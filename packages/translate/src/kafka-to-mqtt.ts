@@ -9,7 +9,7 @@
  */
 import { headersToMqttProperties } from './headers-to-mqtt-properties.js'
 import { remainingExpiry } from './message-expiry.js'
-import { checkContext, droppedIfThrows, resolveSettings } from './settings.js'
+import { checkContext, droppedIfThrows, invalidMessage, resolveSettings } from './settings.js'
 import { resolveMqttTopic } from './topic-template.js'
 import type { KafkaMessage, KafkaToMqttContext, ToMqttResult, TranslateSettings } from './types.js'
 
@@ -26,7 +26,12 @@ export function translateKafkaToMqtt (messages: readonly KafkaMessage[], setting
 export function translateKafkaMessage (m: KafkaMessage, settings: TranslateSettings | undefined, ctx: KafkaToMqttContext): ToMqttResult {
   const s = resolveSettings(settings)
   checkContext(ctx)
-  return droppedIfThrows(() => translateOne(m, s.copyMqttProperties, ctx, ctx.qos ?? 1, ctx.retain ?? false))
+  // droppedIfThrows' rule, without a closure per record (this is the Kafka → MQTT flow's per-record call).
+  try {
+    return translateOne(m, s.copyMqttProperties, ctx, ctx.qos ?? 1, ctx.retain ?? false)
+  } catch (err) {
+    return invalidMessage(err)
+  }
 }
 
 function translateOne (m: KafkaMessage, copy: boolean, ctx: KafkaToMqttContext, qos: 0 | 1 | 2, retain: boolean): ToMqttResult {

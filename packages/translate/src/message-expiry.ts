@@ -12,9 +12,11 @@ export type Expiry =
   | { expired: false, remaining: number | undefined }
   | { expired: true, remaining: number, waitedSeconds: number }
 
+const NEVER: Expiry = Object.freeze({ expired: false, remaining: undefined })
+
 /** `interval` absent: the message never expires (`remaining` undefined). */
 export function remainingExpiry (interval: number | undefined, receivedAt: number | undefined, now: number): Expiry {
-  if (interval === undefined) return { expired: false, remaining: undefined }
+  if (interval === undefined) return NEVER
   const waitedMs = receivedAt === undefined ? 0 : Math.max(0, now - receivedAt)
   const waitedSeconds = Math.floor(waitedMs / 1000)
   const remaining = interval - waitedSeconds

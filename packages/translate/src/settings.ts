@@ -15,7 +15,8 @@ const STRATEGIES: readonly PartitionStrategy[] = ['Default', 'Static', 'Topic', 
 const resolvedSettings = new WeakMap<TranslateSettings, ResolvedSettings>()
 
 export function resolveSettings (s: TranslateSettings | undefined): ResolvedSettings {
-  if (s === undefined || s === null || typeof s !== 'object') return checkSettings(s)
+  if (s === undefined) return DEFAULTS
+  if (s === null || typeof s !== 'object') return checkSettings(s)
   let r = resolvedSettings.get(s)
   if (r === undefined) { r = checkSettings(s); resolvedSettings.set(s, r) }
   return r
@@ -54,6 +55,13 @@ export function droppedIfThrows<R> (translate: () => R): R | Dropped {
   try {
     return translate()
   } catch (err) {
-    return { ok: false, reason: 'invalid-message', detail: err instanceof Error ? err.message : String(err) }
+    return invalidMessage(err)
   }
 }
+
+export function invalidMessage (err: unknown): Dropped {
+  return { ok: false, reason: 'invalid-message', detail: err instanceof Error ? err.message : String(err) }
+}
+
+/** No settings: the seed's defaults, resolved once (a dataflow without kafkaSettings translates every record with them). */
+const DEFAULTS: ResolvedSettings = Object.freeze(checkSettings(undefined))

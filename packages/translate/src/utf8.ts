@@ -26,9 +26,21 @@ export function utf8Decode (bytes: Uint8Array): string | undefined {
  * encoding of the null character"; a broker disconnects a client that sends one), or `undefined`.
  */
 export function mqttStringOf (bytes: Uint8Array): string | undefined {
+  // Keys and header values are mostly short ASCII: read as char codes, without a TextDecoder call per value.
+  if (bytes.length <= SHORT_ASCII) {
+    let ascii = true
+    for (let i = 0; i < bytes.length; i++) {
+      const b = bytes[i]!
+      if (b === 0) return undefined
+      if (b > 0x7f) { ascii = false; break }
+    }
+    if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[])
+  }
   if (bytes.includes(0)) return undefined
   return utf8Decode(bytes)
 }
+
+const SHORT_ASCII = 64
 
 /** Whether a JS string is one MQTT may carry: no lone surrogate (they have no UTF-8 form) and no U+0000. */
 export function isMqttString (s: string): boolean {
