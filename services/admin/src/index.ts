@@ -2,4 +2,5 @@
 export { adminPlugin } from './plugin.js'
 export { openAdminState } from './state.js'
 export { startAdmin, type Admin } from './start.js'
+export { startStandaloneAdmin } from './standalone.js'
 export { createTailHub, tailObserver } from './tail/index.js'

@@ -1,8 +1,6 @@
 import { parseArgs } from 'node:util'
-import { mkdir } from 'node:fs/promises'
 import { pino } from 'pino'
-import { startAdmin } from '@flowgate/admin'
-import { openStore } from '@flowgate/store'
+import { startStandaloneAdmin } from '@flowgate/admin'
 import { flagOrEnv, portFlag } from '../flags.js'
 import { runUntilSignal } from '@flowgate/service-kit'
 
@@ -11,6 +9,7 @@ export const adminUsage = `flowgate admin [--host 127.0.0.1] [--http-port 8080] 
   Runs the admin API alone (split deployment). Several replicas share one PostgreSQL store; they need the same
   FLOWGATE_ADMIN_TOKEN and FLOWGATE_SECRET_KEY. --mqtt-host is the ingress as the default endpoint names it.`
 
+/** The flags → services/admin's standalone start-up (standalone.ts), run until a signal. */
 export async function admin (argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -18,16 +17,14 @@ export async function admin (argv: string[]): Promise<number> {
     strict: true
   })
   const log = pino({ level: flagOrEnv(values, 'log-level') ?? 'info', base: { service: 'admin' } })
-  const dataDir = flagOrEnv(values, 'data-dir') ?? './.flowgate'
-  await mkdir(dataDir, { recursive: true })
-  const store = await openStore({ store: flagOrEnv(values, 'store') ?? 'file', dataDir })
   const mqttHost = flagOrEnv(values, 'mqtt-host')
-  try {
-    const service = await startAdmin({ dataDir, store, logger: log, host: flagOrEnv(values, 'host'), port: portFlag(values, 'http-port'), ...(mqttHost !== undefined ? { mqttHost } : {}) })
-    log.info({ url: service.url }, `flowgate admin listening on ${service.url}`)
-    return await runUntilSignal({ close: async () => { await service.close(); await store.close() } }, log)
-  } catch (err) {
-    await store.close()
-    throw err
-  }
+  const service = await startStandaloneAdmin({
+    dataDir: flagOrEnv(values, 'data-dir') ?? './.flowgate',
+    store: flagOrEnv(values, 'store') ?? 'file',
+    host: flagOrEnv(values, 'host'),
+    port: portFlag(values, 'http-port'),
+    ...(mqttHost !== undefined ? { mqttHost } : {}),
+    logger: log
+  })
+  return runUntilSignal(service, log)
 }
