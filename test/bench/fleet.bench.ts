@@ -1,4 +1,4 @@
-import { cpus } from 'node:os'
+import { cpus, loadavg } from 'node:os'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -66,6 +66,8 @@ interface TargetRun {
   probe?: ProbeStats
   profile?: ProfileSummary
   records?: number
+  /** The machine's 1-minute load average as the window opened and closed (others share the box). */
+  load: [number, number]
 }
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US')
@@ -116,11 +118,13 @@ async function runFleet (label: string, broker: { pid: number, mqttPort: number 
 
     const startAt = Date.now() + 500
     let c0 = 0; let c1 = 0; let rssLoadedMb = 0
-    const opened = sleep(startAt + WARMUP_MS - Date.now()).then(() => { c0 = procCpuSeconds(broker.pid); process.kill(broker.pid, 'SIGUSR2') })
+    const load: [number, number] = [NaN, NaN]
+    const opened = sleep(startAt + WARMUP_MS - Date.now()).then(() => { c0 = procCpuSeconds(broker.pid); load[0] = loadavg()[0]!; process.kill(broker.pid, 'SIGUSR2') })
     const closed = sleep(startAt + WARMUP_MS + MEASURE_MS - Date.now()).then(() => {
       c1 = procCpuSeconds(broker.pid)
       process.kill(broker.pid, 'SIGUSR2')
       rssLoadedMb = procMemory(broker.pid).rssMb
+      load[1] = loadavg()[0]!
     })
     const results = await Promise.all(loads.map(async (l) => await l.publish({ startAt, ratePerDevice: RATE, warmupMs: WARMUP_MS, measureMs: MEASURE_MS, drainMs: DRAIN_MS })))
     await Promise.all([opened, closed])
@@ -150,7 +154,8 @@ async function runFleet (label: string, broker: { pid: number, mqttPort: number 
       closed: sum('closed'),
       loads: results,
       probe,
-      profile
+      profile,
+      load
     }
   } finally {
     await Promise.all(loads.map(async (l) => await l.close()))
@@ -162,7 +167,7 @@ function describeRun (t: TargetRun): string[] {
     `${t.label}: ${fmt(t.windowRate)} PUBACKs/s in the window; publish→PUBACK p50 ${t.latency.p50.toFixed(1)} / p99 ${t.latency.p99.toFixed(1)} / p99.9 ${t.latency.p999.toFixed(1)} / max ${t.latency.max.toFixed(0)} ms; broker CPU ${pct(t.cpuShare)}`,
     `${t.label}: RSS ${t.rssBeforeMb.toFixed(0)} → ${t.rssConnectedMb.toFixed(0)} MB connected (idle ${((t.rssConnectedMb - t.rssBeforeMb) * 1024 / t.connected).toFixed(1)} KB/conn) → ${t.rssLoadedMb.toFixed(0)} MB publishing (${((t.rssLoadedMb - t.rssBeforeMb) * 1024 / t.connected).toFixed(1)} KB/conn), peak ${t.peakMb.toFixed(0)} MB`,
     `${t.label}: ${fmt(t.published)} published, ${fmt(t.acked)} PUBACKs${t.failed ? `, ${fmt(t.failed)} refused` : ''}${t.unacked ? `, ${fmt(t.unacked)} never acked` : ''}${t.overflow ? `, ${fmt(t.overflow)} skipped (device window full)` : ''}${t.closed ? `, ${fmt(t.closed)} connections closed` : ''}${t.records !== undefined ? `; ${fmt(t.records)} records in Kafka` : ''}`,
-    `${t.label}: load processes' event loops busy ${t.loads.map((l) => pct(l.elu)).join(' / ')}, loop delay max ${Math.max(...t.loads.map((l) => l.eldMaxMs)).toFixed(0)} ms, publishes late by p99 ${Math.max(...t.loads.map((l) => l.lagP99Ms)).toFixed(1)} / max ${Math.max(...t.loads.map((l) => l.lagMaxMs)).toFixed(0)} ms`
+    `${t.label}: load processes' event loops busy ${t.loads.map((l) => pct(l.elu)).join(' / ')}, loop delay max ${Math.max(...t.loads.map((l) => l.eldMaxMs)).toFixed(0)} ms, publishes late by p99 ${Math.max(...t.loads.map((l) => l.lagP99Ms)).toFixed(1)} / max ${Math.max(...t.loads.map((l) => l.lagMaxMs)).toFixed(0)} ms; machine load average ${t.load[0].toFixed(1)} → ${t.load[1].toFixed(1)} on ${cpus().length} cores`
   ]
   if (t.probe) {
     const gcTotal = Object.values(t.probe.gc).reduce((n, g) => n + g.totalMs, 0)

@@ -4,6 +4,7 @@ import type { InboundMqttMessage, KafkaDestination, DestinationError, OutboundRe
 import { pubackReasonFor, dropReasonOf, holdsTheFlow } from './reason-codes.js'
 import { backoffDelay } from './backoff.js'
 import { FG_ERR_TRANSLATOR_UNAVAILABLE } from './errors.js'
+import { Fifo } from './fifo.js'
 
 /**
  * A publish's outcome. Success is `{}`; a final drop carries a reason code (≥ 0x80) and string; `unacknowledged`
@@ -75,8 +76,9 @@ export class MqttToKafkaFlow {
   private readonly observer: FlowObserver
   private readonly options: EgressOptions
   private readonly now: () => number
-  private readonly pending: Item[] = []
-  private readonly waiting: Item[] = []
+  // Queues, not arrays: both are shifted once per message, and `waiting` can grow to hundreds of thousands (fifo.ts).
+  private readonly pending = new Fifo<Item>()
+  private readonly waiting = new Fifo<Item>()
   private retry: Item[] = []
   private inFlight = 0
   private seq = 0
@@ -163,7 +165,7 @@ export class MqttToKafkaFlow {
     this.closed = true
     this.abandon = abandon
     const leave = (item: Item): void => this.leave(item)
-    for (const item of this.waiting.splice(0)) leave(item)
+    for (const item of this.waiting.takeAll()) leave(item)
     if (this.buffered > 0) {
       await Promise.race([
         new Promise<void>((resolve) => this.idle.push(resolve)),
@@ -173,7 +175,7 @@ export class MqttToKafkaFlow {
     clearTimeout(this.resumeTimer)
     clearInterval(this.watchdog)
     this.gaveUp = true
-    for (const item of [...this.retry.splice(0), ...this.pending.splice(0)].sort((a, b) => a.seq - b.seq)) leave(item)
+    for (const item of [...this.retry.splice(0), ...this.pending.takeAll()].sort((a, b) => a.seq - b.seq)) leave(item)
   }
 
   private abandon = false
@@ -199,8 +201,7 @@ export class MqttToKafkaFlow {
     const adopted = items.map((item) => ({ ...item, seq: item.seq - ADOPTED_OFFSET, admitted: false }))
     // Adopted ahead of the bound: they were already held (and counted by the ingress) before the hand-over.
     for (const item of adopted) this.admit(item)
-    this.pending.push(...adopted)
-    this.pending.sort((a, b) => a.seq - b.seq)
+    for (const item of [...this.pending.takeAll(), ...adopted].sort((a, b) => a.seq - b.seq)) this.pending.push(item)
     this.pump()
   }
 
@@ -229,7 +230,7 @@ export class MqttToKafkaFlow {
     }
     this.successor = successor
     clearInterval(this.watchdog)
-    const rest = [...this.retry.splice(0), ...this.pending.splice(0), ...this.waiting.splice(0)].sort((a, b) => a.seq - b.seq)
+    const rest = [...this.retry.splice(0), ...this.pending.takeAll(), ...this.waiting.takeAll()].sort((a, b) => a.seq - b.seq)
     for (const item of rest) this.discharge(item)
     successor.adopt(rest)
   }
@@ -326,7 +327,7 @@ export class MqttToKafkaFlow {
     this.paused = false
     const again = this.retry.sort((a, b) => a.seq - b.seq)
     this.retry = []
-    this.pending.unshift(...again)
+    for (const item of [...again, ...this.pending.takeAll()]) this.pending.push(item)
     this.pump()
   }
 
