@@ -1,12 +1,12 @@
 import t, { type Test } from 'tap'
 import { rig, createTopic, readRecords, uniqueTopic } from '@flowgate/testkit'
 import { createBatchingProducer } from '../src/batching-producer.js'
-import { createSourceConsumer, type SourceBatch } from '../src/consumer.js'
+import { startGroupConsumer, type ConsumedRecord } from '../src/group-consumer.js'
 import { endpointKafkaConfig } from '../src/client-config.js'
 import { KafkaEndpointError } from '../src/errors.js'
 import type { KafkaEndpoint, ResolvedSecrets } from '../src/types.js'
 import { Kafka } from 'kafkajs'
-import { endpoint, silent } from './helpers.js'
+import { endpoint, silent, testGroupOptions } from './helpers.js'
 import { listenerEndpoint, kafkaFor, tokenServer, type TokenServer } from './rig-helpers.js'
 
 // Every authentication method of the seed against the rig listener that speaks it: our producer writes, our
@@ -24,16 +24,16 @@ async function roundTrip (t: Test, kafka: Kafka, ep: KafkaEndpoint): Promise<voi
   } finally {
     await producer.close()
   }
-  const got: SourceBatch['messages'] = []
-  const consumer = createSourceConsumer(kafka, { ...ep, consumerGroupId: uniqueTopic('g') }, {
-    topics: [topic], fromBeginning: true, onBatch: async (b) => { got.push(...b.messages) }
+  const got: ConsumedRecord[] = []
+  const group = startGroupConsumer({
+    kafka, groupId: uniqueTopic('g'), topics: [topic], instances: 1, options: testGroupOptions, logger: silent, retryDelay: () => 100, onError: () => {},
+    onBatch: async (b) => { got.push(...b.records); await b.commit(b.records.length) }
   })
-  await consumer.start()
   try {
     const deadline = Date.now() + 30_000
     while (got.length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100))
   } finally {
-    await consumer.stop()
+    await group.close()
   }
   t.same(got.map((m) => m.value?.toString()), ['v0', 'v1', 'v2'], 'our consumer reads them back over the same listener')
   const stored = await readRecords(topic, 3)

@@ -20,3 +20,14 @@ export function endpoint (over: Partial<KafkaEndpoint> = {}): KafkaEndpoint {
     ...over
   }
 }
+
+/** A group consumer's settings for tests: reads new topics from their beginning, short waits. */
+export const testGroupOptions = {
+  fromBeginning: true,
+  partitionsConsumedConcurrently: 1,
+  metadataMaxAgeMs: 10_000,
+  sessionTimeoutMs: 30_000,
+  heartbeatIntervalMs: 3_000,
+  rebalanceTimeoutMs: 60_000,
+  lagIntervalMs: 60_000
+}

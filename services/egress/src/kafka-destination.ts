@@ -1,12 +1,10 @@
 /**
  * `FlowFactories.kafkaDestination`: a dataflow's Kafka destination over @flowgate/kafka's batching producer — the
- * endpoint's kafkajs configuration (every auth method, through endpointKafkaConfig and resolveSecrets) and one
- * producer per dataflow.
+ * endpoint's client (every auth method, through kafkaClientFor and resolveSecrets) and one producer per dataflow.
  */
 import type { LookupFunction } from 'node:net'
-import { Kafka } from 'kafkajs'
 import type { Logger } from 'pino'
-import { endpointKafkaConfig, createBatchingProducer, pinoLogCreator, toKafkaEndpointError, type SendRecord } from '@flowgate/kafka'
+import { kafkaClientFor, createBatchingProducer, toKafkaEndpointError, type SendRecord } from '@flowgate/kafka'
 import { kafkaEndpointOf, resolveSecrets, type ResourceReader } from './endpoint-secrets.js'
 import type { ResolvedDataflow } from './resolve.js'
 import type { KafkaDestination } from './ports.js'
@@ -26,8 +24,7 @@ export async function openKafkaDestination (
 ): Promise<KafkaDestination> {
   const endpoint = kafkaEndpointOf(dataflow.destination)
   const secrets = await resolveSecrets(endpoint, opts.reader)
-  const { config } = endpointKafkaConfig(endpoint, secrets, { clientId: `flowgate-${dataflow.namespace}-${dataflow.name}`, logger: ctx.logger, ...(opts.lookup ? { lookup: opts.lookup } : {}) })
-  const kafka = new Kafka({ ...config, logCreator: pinoLogCreator(ctx.logger) })
+  const kafka = kafkaClientFor(endpoint, secrets, { clientId: `flowgate-${dataflow.namespace}-${dataflow.name}`, logger: ctx.logger, ...(opts.lookup ? { lookup: opts.lookup } : {}) })
   const onProduceRequest = ctx.onProduceRequest
   const producer = createBatchingProducer(kafka, endpoint, {
     logger: ctx.logger,

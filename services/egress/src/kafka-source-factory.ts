@@ -1,11 +1,10 @@
 /**
  * `FlowFactories.kafkaToMqttFlow`: from a resolved Kafka → MQTT dataflow to a running flow — the source endpoint's
- * kafkajs configuration (every auth method, through endpointKafkaConfig and resolveSecrets), its consumer group,
+ * Kafka client (every auth method, through kafkaClientFor and resolveSecrets), its consumer group,
  * its translation settings, and the MQTT destination.
  */
-import { Kafka } from 'kafkajs'
 import type { Logger } from 'pino'
-import { endpointKafkaConfig, pinoLogCreator, KafkaEndpointError } from '@flowgate/kafka'
+import { kafkaClientFor, KafkaEndpointError } from '@flowgate/kafka'
 import { kafkaTopicProblem, type TranslateSettings } from '@flowgate/translate'
 import type { EmbeddedBroker } from '@flowgate/mqtt'
 import type { ResolvedDataflow } from './resolve.js'
@@ -46,8 +45,7 @@ export async function createKafkaToMqttFlow (
   const endpoint = kafkaEndpointOf(dataflow.source)
   const secrets = await resolveSecrets(endpoint, opts.reader)
   const clientId = `flowgate-${dataflow.namespace}-${dataflow.name}`
-  const { config } = endpointKafkaConfig(endpoint, secrets, { clientId, logger: ctx.logger })
-  const kafka = new Kafka({ ...config, logCreator: pinoLogCreator(ctx.logger) })
+  const kafka = kafkaClientFor(endpoint, secrets, { clientId, logger: ctx.logger })
   const settings = mqttSettingsOf(dataflow.destination)
   const { qos, retain } = publishFlags(settings)
   const instances = Math.max(1, dataflow.instanceCount)

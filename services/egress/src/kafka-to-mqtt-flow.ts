@@ -5,20 +5,11 @@
  *
  * Delivery: at least once. A partition's offset is committed only up to the last record whose publish completed
  * (PUBACK for QoS 1, handed to aedes for the embedded broker). While the destination is down the flow keeps the
- * uncommitted records, retries with backoff (heartbeating, so the group keeps the partition), reports `degraded`,
- * and each retry translates again, so a restored Message Expiry Interval shrinks by the time waited (DESIGN §6).
- *
- * The group (issue 18, item 7): every wait stays well under the session timeout and a timer heartbeats while a batch
- * is in hand (publishing or backing off), so a member stuck on the MQTT side keeps its partitions. A heartbeat that
- * says the group is rebalancing (or no longer knows this member) is not swallowed: the batch stops taking new
- * records, lets the publishes in flight finish, commits the acknowledged prefix and throws the error so that kafkajs
- * rejoins — within the rebalance timeout, never publishing next to the partition's next owner. Records of an
- * abandoned batch are counted as dropped `uncommitted`: they stay in Kafka and are read again.
- *
- * Where reading starts (item 8): only a topic the group has never committed on starts at the end — its partitions'
- * end offsets when the flow starts, committed as soon as a partition is first handed out. Every other partition
- * without a committed offset (added to the topic later, or its offset expired) starts at its beginning: the consumer
- * subscribes `fromBeginning`, and re-reads metadata every `metadataMaxAgeMs` so a partition added later is noticed.
+ * uncommitted records, retries with backoff (the group consumer heartbeats meanwhile, so the group keeps the
+ * partition), reports `degraded`, and each retry translates again, so a restored Message Expiry Interval shrinks by
+ * the time waited (DESIGN §6). The group itself — rebalances, where reading starts, assignment, lag — is
+ * @flowgate/kafka's group consumer; records of a batch abandoned for a rebalance are counted as dropped `uncommitted`:
+ * they stay in Kafka and are read again.
  *
  * Ordering: a partition's records go out in offset order through a sliding window of publishes in flight (one
  * connection keeps their order on the wire). When a publish fails, the window drains and the flow resumes from the
@@ -28,13 +19,11 @@
  * Scale-out: `instances` consumers in the same group in this process (the profile's instanceCount); Kafka spreads
  * the partitions over them, and each external destination gets one MQTT connection per instance.
  */
-import type { Admin, Consumer, Kafka, KafkaMessage as KafkajsMessage } from 'kafkajs'
 import type { Logger } from 'pino'
 import { headersFrom, toMqttJsUserProperties, translateKafkaMessage, type KafkaToMqttContext, type TranslateSettings } from '@flowgate/translate'
-import { toKafkaEndpointError } from '@flowgate/kafka'
+import { startGroupConsumer, type ConsumedRecord, type GroupBatch, type InstanceView, type KafkaClient } from '@flowgate/kafka'
 import type { MqttPublisher, OutboundPublish } from '@flowgate/mqtt'
 import { backoffDelay } from './backoff.js'
-import { consumerAssigners } from './subscription-assigner.js'
 import { withCallbacks, type CallbackPublisher } from './callback-publisher.js'
 import type { KafkaSourceFlow, KafkaSourceObserver } from './flow-starters.js'
 
@@ -76,7 +65,7 @@ export const kafkaToMqttDefaults: KafkaToMqttFlowOptions = {
 export interface KafkaToMqttFlowSettings {
   name: string
   namespace: string
-  kafka: Kafka
+  kafka: KafkaClient
   groupId: string
   topics: string[]
   /** Consumers in the group, in this process. */
@@ -95,10 +84,6 @@ export interface KafkaToMqttFlowSettings {
   options?: Partial<KafkaToMqttFlowOptions>
   /** Tests and benches: called per record after its publish completed. */
   onPublished?: (instance: number, topic: string, partition: number, offset: string) => void
-}
-
-export interface InstanceView {
-  readonly assigned: Array<{ topic: string, partition: number }>
 }
 
 export interface KafkaToMqttFlow extends KafkaSourceFlow {
@@ -140,31 +125,15 @@ function publishWindow (limit: number): PublishWindow {
   return w
 }
 
-/** Heartbeat / commit errors after which kafkajs must rejoin the group (its runner does on these, thrown from eachBatch). */
-const rejoinErrors = new Set(['REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP', 'NOT_COORDINATOR', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID'])
-function needsRejoin (err: unknown): boolean {
-  return rejoinErrors.has((err as { type?: string } | undefined)?.type ?? '')
-}
-
-/** One consumer of the group: a rebalance seen by any of its batches stops them all until it joined again. */
-interface Member { rejoin?: Error }
-
 export function startKafkaToMqttFlow (s: KafkaToMqttFlowSettings): KafkaToMqttFlow {
   const options = { ...kafkaToMqttDefaults, ...s.options }
   const log = s.logger
   const abort = new AbortController()
   let buffered = 0
   let degraded: string | undefined
-  const consumers: Consumer[] = []
   const publishers: MqttPublisher[] = []
-  const views: Array<{ assigned: Array<{ topic: string, partition: number }> }> = []
-  const joinResolvers: Array<() => void> = []
-  const joins: Array<Promise<void>> = []
   const publisherOf: CallbackPublisher[] = []
-  let admin: Admin | undefined
-  let lagTimer: NodeJS.Timeout | undefined
-  /** Partitions of topics new to the group and the offset each starts at (see startPositions). */
-  let startAt = new Map<string, bigint>()
+  const windowOf: PublishWindow[] = []
 
   function setDegraded (code: string, detail: string): void {
     if (degraded === code) return
@@ -200,7 +169,7 @@ export function startKafkaToMqttFlow (s: KafkaToMqttFlowSettings): KafkaToMqttFl
    * Translates (now, so expiry counts the wait) and publishes one record; `done` gets the error that should stop the
    * partition, or nothing (published, or dropped for good). Never throws.
    */
-  function send (publisher: CallbackPublisher, topic: string, m: KafkajsMessage, receivedAt: number, done: (err?: Outcome['error']) => void): void {
+  function send (publisher: CallbackPublisher, topic: string, m: ConsumedRecord, receivedAt: number, done: (err?: Outcome['error']) => void): void {
     const headers = headersFrom(m.headers as Parameters<typeof headersFrom>[0])
     ctx.now = Date.now() // translation is synchronous: one context object serves every record
     const result = translateKafkaMessage({
@@ -247,7 +216,7 @@ export function startKafkaToMqttFlow (s: KafkaToMqttFlowSettings): KafkaToMqttFl
    * error. After an error, or once `stopped()` (checked every few records), no new record goes out and the ones in
    * flight are awaited. Completions are counted, not awaited one by one: no promise per record.
    */
-  function publishFrom (publisher: CallbackPublisher, window: PublishWindow, topic: string, messages: KafkajsMessage[], start: number, receivedAt: number, stopped: () => boolean): Promise<{ done: number, error?: Outcome['error'] }> {
+  function publishFrom (publisher: CallbackPublisher, window: PublishWindow, topic: string, messages: readonly ConsumedRecord[], start: number, receivedAt: number, stopped: () => boolean): Promise<{ done: number, error?: Outcome['error'] }> {
     return new Promise((resolve) => {
       const end = messages.length
       // Per record from `start`: 0 pending, 1 published, 2 failed.
@@ -295,207 +264,74 @@ export function startKafkaToMqttFlow (s: KafkaToMqttFlowSettings): KafkaToMqttFl
     })
   }
 
-  async function runInstance (instance: number): Promise<void> {
-    const publisher = publisherOf[instance] ??= withCallbacks(await s.openPublisher(instance))
-    if (!publishers.includes(publisher)) publishers.push(publisher)
-    const window = publishWindow(publisher.maxInflight)
-    const view = views[instance]!
-    const member: Member = {}
-    const consumer = s.kafka.consumer({
-      groupId: s.groupId,
-      allowAutoTopicCreation: false,
-      partitionAssigners: consumerAssigners,
-      metadataMaxAge: options.metadataMaxAgeMs,
-      sessionTimeout: options.sessionTimeoutMs,
-      heartbeatInterval: options.heartbeatIntervalMs,
-      rebalanceTimeout: options.rebalanceTimeoutMs
-    })
-    consumers.push(consumer)
-    consumer.on(consumer.events.GROUP_JOIN, (e) => {
-      const assignment = e.payload.memberAssignment as Record<string, number[]>
-      view.assigned = Object.entries(assignment).flatMap(([topic, parts]) => parts.map((partition) => ({ topic, partition })))
-      member.rejoin = undefined
-      log.debug({ instance, assigned: view.assigned }, 'partitions assigned')
-      joinResolvers[instance]!()
-    })
-    consumer.on(consumer.events.CRASH, (e) => {
-      const err = toKafkaEndpointError(e.payload.error)
-      setDegraded(err.code, err.message)
-    })
-
-    await consumer.connect()
-    // From the beginning: a partition without a committed offset is one added later or whose offset expired; a topic
-    // new to the group starts at the end through startAt (resolved in eachBatch).
-    await consumer.subscribe({ topics: s.topics, fromBeginning: true })
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: options.partitionsConsumedConcurrently,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
-        if (batch.messages.length === 0) return
-        // A sibling batch saw the group rebalancing: rejoin before taking anything more.
-        if (member.rejoin) throw member.rejoin
-        const skip = await skipBeforeStart(batch.topic, batch.partition, batch.messages, resolveOffset, commitOffsetsIfNecessary)
-        if (skip === batch.messages.length) return
-        const messages = skip > 0 ? batch.messages.slice(skip) : batch.messages
-        const receivedAt = Date.now()
-        for (const m of messages) s.observer.received(m.value?.byteLength ?? 0)
-        buffered += messages.length
-        const stopped = (): boolean => member.rejoin !== undefined || abort.signal.aborted || !isRunning() || isStale()
-        // Heartbeats while the batch is in hand (kafkajs sends one only when the interval passed): a rebalance is
-        // noticed within an interval, and a member waiting for MQTT is never evicted for silence.
-        const beat = (): void => {
-          heartbeat().catch((err: unknown) => {
-            if (needsRejoin(err)) member.rejoin ??= err as Error
-            else log.debug({ instance, err: (err as Error).message }, 'heartbeat failed')
-          })
-        }
-        const keeper = setInterval(beat, Math.max(100, Math.floor(options.heartbeatIntervalMs / 2)))
-        let i = 0
-        let attempt = 0
-        try {
-          while (i < messages.length && !stopped()) {
-            const { done, error } = await publishFrom(publisher, window, batch.topic, messages, i, receivedAt, stopped)
-            if (done > 0) {
-              i += done
-              buffered -= done
-              const last = messages[i - 1]!.offset
-              resolveOffset(last)
-              // Kafka's committed offset is the next one to read; committed only for what MQTT acknowledged.
-              try {
-                await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }] })
-              } catch (err) {
-                if (!needsRejoin(err)) throw err
-                // The generation is over: the next owner starts from the last commit that got through (duplicates, no gap).
-                member.rejoin ??= err as Error
-                log.debug({ instance, err: (err as Error).message }, 'commit refused: rejoining')
-              }
-              if (s.onPublished) for (let k = i - done; k < i; k++) s.onPublished(instance, batch.topic, batch.partition, messages[k]!.offset)
-            }
-            if (error) {
-              setDegraded(error.code ?? 'FG_ERR_MQTT_UNAVAILABLE', error.message)
-              await waitUnless(backoffDelay(attempt++, options.retryMinMs, options.retryMaxMs), stopped)
-            } else {
-              attempt = 0
-              setReady()
-            }
-          }
-        } finally {
-          clearInterval(keeper)
-          const left = messages.length - i
-          if (left > 0) {
-            buffered -= left
-            // Not committed: Kafka still has them and the partition's next reader (this member or another) reads them again.
-            for (let k = 0; k < left; k++) s.observer.dropped('uncommitted')
-          }
-        }
-        if (i < messages.length && member.rejoin) {
-          log.info({ instance, topic: batch.topic, partition: batch.partition, committed: i, left: messages.length - i, err: member.rejoin.message }, 'group rebalancing: acknowledged prefix committed, rejoining')
-          throw member.rejoin
-        }
-        const lag = Number(batch.offsetLag())
-        if (Number.isFinite(lag)) s.observer.lag?.(batch.topic, batch.partition, lag)
-      }
-    })
-  }
-
-  async function connectedAdmin (): Promise<Admin> {
-    admin ??= s.kafka.admin()
-    await admin.connect()
-    return admin
-  }
-
   /**
-   * The start of each partition of a topic the group never committed on: its end offset now. Empty when
-   * `fromBeginning` asks every new topic to be read from its beginning.
+   * One batch of a partition: publishes from the first record not yet delivered, commits each delivered prefix, and
+   * after a failure waits (with backoff) and goes again from the failed record, until every record is delivered or
+   * the group consumer says stop (a rebalance, the flow closing).
    */
-  async function startPositions (): Promise<Map<string, bigint>> {
-    const out = new Map<string, bigint>()
-    if (options.fromBeginning) return out
-    const a = await connectedAdmin()
-    for (const { topic, partitions } of await a.fetchOffsets({ groupId: s.groupId, topics: s.topics })) {
-      if (partitions.some((p) => p.offset !== '-1')) continue
-      for (const e of await a.fetchTopicOffsets(topic)) out.set(`${topic}:${e.partition}`, BigInt(e.high))
-    }
-    return out
-  }
-
-  /**
-   * For a partition of a topic new to the group: if nothing is committed for it yet (kafkajs then started it at its
-   * beginning), commits its start position and returns how many records of the batch lie before it. Once per
-   * partition; 0 for every other.
-   */
-  async function skipBeforeStart (topic: string, partition: number, messages: KafkajsMessage[], resolveOffset: (offset: string) => void, commit: (offsets: { topics: Array<{ topic: string, partitions: Array<{ partition: number, offset: string }> }> }) => Promise<void>): Promise<number> {
-    const key = `${topic}:${partition}`
-    const start = startAt.get(key)
-    if (start === undefined) return 0
-    const a = await connectedAdmin()
-    const committed = (await a.fetchOffsets({ groupId: s.groupId, topics: [topic] }))[0]?.partitions.find((p) => p.partition === partition)?.offset ?? '-1'
-    if (committed !== '-1' || start === 0n) {
-      startAt.delete(key)
-      return 0
-    }
-    let skip = 0
-    while (skip < messages.length && BigInt(messages[skip]!.offset) < start) skip++
-    if (skip === messages.length) resolveOffset((start - 1n).toString())
-    await commit({ topics: [{ topic, partitions: [{ partition, offset: start.toString() }] }] })
-    startAt.delete(key)
-    log.debug({ topic, partition, start: start.toString(), skipped: skip }, 'a topic new to the group: partition starts at its end offset of the flow\'s start')
-    return skip
-  }
-
-  async function readLag (): Promise<void> {
-    if (!s.observer.lag) return
-    const admin = await connectedAdmin()
-    const committed = await admin.fetchOffsets({ groupId: s.groupId, topics: s.topics })
-    for (const { topic, partitions } of committed) {
-      const ends = await admin.fetchTopicOffsets(topic)
-      for (const p of partitions) {
-        const end = ends.find((e) => e.partition === p.partition)
-        if (!end || p.offset === '-1') continue
-        s.observer.lag(topic, p.partition, Math.max(0, Number(end.high) - Number(p.offset)))
+  async function deliver (batch: GroupBatch): Promise<void> {
+    const publisher = publisherOf[batch.instance]!
+    const window = windowOf[batch.instance]!
+    const records = batch.records
+    const receivedAt = Date.now()
+    for (const m of records) s.observer.received(m.value?.byteLength ?? 0)
+    buffered += records.length
+    let i = 0
+    let attempt = 0
+    try {
+      while (i < records.length && !batch.stopped()) {
+        const { done, error } = await publishFrom(publisher, window, batch.topic, records, i, receivedAt, batch.stopped)
+        if (done > 0) {
+          i += done
+          buffered -= done
+          // Committed only for what MQTT acknowledged.
+          await batch.commit(i)
+          if (s.onPublished) for (let k = i - done; k < i; k++) s.onPublished(batch.instance, batch.topic, batch.partition, records[k]!.offset)
+        }
+        if (error) {
+          setDegraded(error.code ?? 'FG_ERR_MQTT_UNAVAILABLE', error.message)
+          await waitUnless(backoffDelay(attempt++, options.retryMinMs, options.retryMaxMs), batch.stopped)
+        } else {
+          attempt = 0
+          setReady()
+        }
+      }
+    } finally {
+      const left = records.length - i
+      if (left > 0) {
+        buffered -= left
+        // Not committed: Kafka still has them and the partition's next reader (this member or another) reads them again.
+        for (let k = 0; k < left; k++) s.observer.dropped('uncommitted')
       }
     }
   }
 
-  for (let i = 0; i < s.instances; i++) {
-    views.push({ assigned: [] })
-    joins.push(new Promise<void>((resolve) => { joinResolvers.push(resolve) }))
-  }
-  const joinedAll = Promise.all(joins).then(() => {})
-
-  // Starting happens in the background: an unreachable Kafka is a degraded dataflow that keeps trying, not a failure.
-  const starting = (async () => {
-    for (let attempt = 0; !abort.signal.aborted; attempt++) {
-      try {
-        startAt = await startPositions()
-        await Promise.all(views.map((_, i) => runInstance(i)))
-        return
-      } catch (err) {
-        const e = toKafkaEndpointError(err)
-        setDegraded(e.code, e.message)
-        for (const c of consumers.splice(0)) await c.disconnect().catch(() => {})
-        await sleep(backoffDelay(attempt, options.retryMinMs, options.retryMaxMs))
-      }
-    }
-  })()
-
-  lagTimer = setInterval(() => {
-    readLag().catch((err: Error) => log.debug({ err: err.message }, 'consumer lag not read'))
-  }, options.lagIntervalMs)
-  lagTimer.unref()
+  const group = startGroupConsumer({
+    kafka: s.kafka,
+    groupId: s.groupId,
+    topics: s.topics,
+    instances: s.instances,
+    options,
+    logger: log,
+    retryDelay: (attempt) => backoffDelay(attempt, options.retryMinMs, options.retryMaxMs),
+    async prepare (instance) {
+      const publisher = publisherOf[instance] ??= withCallbacks(await s.openPublisher(instance))
+      if (!publishers.includes(publisher)) publishers.push(publisher)
+      windowOf[instance] ??= publishWindow(publisher.maxInflight)
+    },
+    onBatch: deliver,
+    onError: (err) => setDegraded(err.code, err.message),
+    ...(s.observer.lag ? { onLag: s.observer.lag } : {})
+  })
 
   return {
     get buffered () { return buffered },
-    joined: joinedAll,
-    instances: views,
+    joined: group.joined,
+    instances: group.instances,
     async close () {
       abort.abort()
-      if (lagTimer) clearInterval(lagTimer)
-      await starting
-      await Promise.all(consumers.splice(0).map((c) => c.disconnect().catch((err: Error) => log.debug({ err: err.message }, 'consumer disconnect'))))
+      await group.close()
       await Promise.all(publishers.splice(0).map((p) => p.close().catch(() => {})))
-      await admin?.disconnect().catch(() => {})
     }
   }
 }
