@@ -1,5 +1,5 @@
 import { cpus, loadavg } from 'node:os'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Kafka, logLevel } from 'kafkajs'
@@ -132,6 +132,13 @@ async function runFleet (label: string, broker: { pid: number, mqttPort: number 
     const probe = existsSync(probeOut) ? JSON.parse(readFileSync(probeOut, 'utf8')) as ProbeStats : undefined
     const profileFile = `${probeOut}.cpuprofile`
     const profile = existsSync(profileFile) ? summariseProfile(profileFile) : undefined
+    // FLOWGATE_BENCH_CPU_PROF=<dir>: keep the window's profile there (open it in Chrome DevTools or speedscope).
+    if (profile && process.env.FLOWGATE_BENCH_CPU_PROF) {
+      mkdirSync(process.env.FLOWGATE_BENCH_CPU_PROF, { recursive: true })
+      const kept = join(process.env.FLOWGATE_BENCH_CPU_PROF, `fleet-${label.replace(/\W+/g, '-')}-${DEVICES}-${Date.now()}.cpuprofile`)
+      copyFileSync(profileFile, kept)
+      log(`${label}: CPU profile of the window kept in ${kept}`)
+    }
     const sum = (k: keyof FleetLoadResult): number => results.reduce((n, r) => n + (r[k] as number), 0)
     const latency = percentiles(results)
     return {
