@@ -29,5 +29,6 @@ export const testGroupOptions = {
   sessionTimeoutMs: 30_000,
   heartbeatIntervalMs: 3_000,
   rebalanceTimeoutMs: 60_000,
-  lagIntervalMs: 60_000
+  lagIntervalMs: 60_000,
+  maxBytesPerPartition: 1024 * 1024
 }

@@ -47,6 +47,8 @@ export interface KafkaToMqttFlowOptions {
   heartbeatIntervalMs: number
   /** How long the group waits for every member to rejoin once a rebalance started. */
   rebalanceTimeoutMs: number
+  /** The most one fetch brings of a partition (see @flowgate/kafka's GroupConsumerOptions). */
+  maxBytesPerPartition: number
 }
 
 export const kafkaToMqttDefaults: KafkaToMqttFlowOptions = {
@@ -59,7 +61,10 @@ export const kafkaToMqttDefaults: KafkaToMqttFlowOptions = {
   metadataMaxAgeMs: 10_000,
   sessionTimeoutMs: 30_000,
   heartbeatIntervalMs: 3_000,
-  rebalanceTimeoutMs: 60_000
+  rebalanceTimeoutMs: 60_000,
+  // A quarter of kafkajs' 1 MiB: measured here, 9.3–10.3 → 7.6–8.6 µs of CPU per record (fewer records alive at each
+  // GC); at 50 ms to a cloud broker that is still ~5 MB/s per partition, and instanceCount spreads partitions.
+  maxBytesPerPartition: 256 * 1024
 }
 
 export interface KafkaToMqttFlowSettings {
