@@ -18,6 +18,7 @@
  * - Starting happens in the background: an unreachable Kafka (or a destination that cannot open, `prepare`) is
  *   reported through `onError` and retried with backoff, never a failure of the caller.
  */
+import { setTimeout as delay } from 'node:timers/promises'
 import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs'
 import type { Logger } from 'pino'
 import { toKafkaEndpointError, type KafkaEndpointError } from './errors.js'
@@ -117,13 +118,9 @@ export function startGroupConsumer (s: GroupConsumerSettings): GroupConsumer {
   /** Partitions of topics new to the group and the offset each starts at (see startPositions). */
   let startAt = new Map<string, bigint>()
 
+  /** Resolves after `ms`, or at once when the consumer closes. */
   function sleep (ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      if (abort.signal.aborted) return resolve()
-      const timer = setTimeout(done, ms)
-      function done (): void { clearTimeout(timer); abort.signal.removeEventListener('abort', done); resolve() }
-      abort.signal.addEventListener('abort', done)
-    })
+    return delay(ms, undefined, { signal: abort.signal }).catch(() => {})
   }
 
   async function connectedAdmin (): Promise<Admin> {

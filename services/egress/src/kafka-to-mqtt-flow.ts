@@ -19,6 +19,7 @@
  * Scale-out: `instances` consumers in the same group in this process (the profile's instanceCount); Kafka spreads
  * the partitions over them, and each external destination gets one MQTT connection per instance.
  */
+import { setTimeout as delay } from 'node:timers/promises'
 import type { Logger } from 'pino'
 import { headersFrom, toMqttJsUserProperties, translateKafkaMessage, type KafkaToMqttContext, type TranslateSettings } from '@flowgate/translate'
 import { startGroupConsumer, type ConsumedRecord, type GroupBatch, type InstanceView, type KafkaClient } from '@flowgate/kafka'
@@ -159,13 +160,9 @@ export function startKafkaToMqttFlow (s: KafkaToMqttFlowSettings): KafkaToMqttFl
     while (!stopped() && Date.now() < until) await sleep(Math.min(100, until - Date.now()))
   }
 
+  /** Resolves after `ms`, or at once when the flow closes. */
   function sleep (ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      if (abort.signal.aborted) return resolve()
-      const timer = setTimeout(done, ms)
-      function done (): void { clearTimeout(timer); abort.signal.removeEventListener('abort', done); resolve() }
-      abort.signal.addEventListener('abort', done)
-    })
+    return delay(ms, undefined, { signal: abort.signal }).catch(() => {})
   }
 
   const ctx: KafkaToMqttContext = { now: 0, instanceId: s.instanceId, dataflow: s.name, destinationTopic: s.destinationTopic, qos: s.qos, retain: s.retain }
