@@ -1,6 +1,6 @@
 // Destination topic templates: ${inputTopic} and ${inputTopic.N}, both directions; anything unresolvable is a drop.
 import t from 'tap'
-import { expandTopicTemplate } from '../src/topic-template.js'
+import { expandTopicTemplate, resolveKafkaTopic, resolveMqttTopic } from '../src/topic-template.js'
 import { translateKafkaToMqtt } from '../src/kafka-to-mqtt.js'
 import { translateMqttToKafka } from '../src/mqtt-to-kafka.js'
 import { ctx, enc, mqttCtx } from './helpers.js'
@@ -60,4 +60,21 @@ t.test('a bad template never throws, whatever the topic', async (t) => {
     t.doesNotThrow(() => toKafka('a/b', tpl))
     t.doesNotThrow(() => toMqtt('a', tpl))
   }
+})
+
+t.test('a fleet larger than the remembered resolutions still resolves every topic right', async (t) => {
+  // 20,000 device topics: more than kept per template, so the oldest are forgotten and resolved again.
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < 20_000; i++) {
+      const device = `plant/line${i % 7}/device${i}`
+      const fixed = resolveKafkaTopic('telemetry', device)
+      const templated = resolveKafkaTopic('fleet-${inputTopic.2}', device)
+      const mqtt = resolveMqttTopic('out/${inputTopic}', `t${i}`)
+      if (!fixed.ok || fixed.topic !== 'telemetry') return t.fail(`fixed template for ${device}: ${JSON.stringify(fixed)}`)
+      if (!templated.ok || templated.topic !== `fleet-line${i % 7}`) return t.fail(`templated for ${device}: ${JSON.stringify(templated)}`)
+      if (!mqtt.ok || mqtt.topic !== `out/t${i}`) return t.fail(`mqtt template for t${i}: ${JSON.stringify(mqtt)}`)
+    }
+  }
+  t.same(resolveKafkaTopic('bad topic', 'a/b'), { ok: false, detail: '"bad topic" is not a legal Kafka topic name (allowed: letters, digits, ".", "_", "-")' }, 'a fixed template\'s problem is remembered as one too')
+  t.pass('120,000 resolutions')
 })
