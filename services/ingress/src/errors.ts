@@ -18,3 +18,8 @@ export const FG_ERR_INGRESS_PORT_IN_USE = (host: string, port: number): IngressE
   'FG_ERR_INGRESS_PORT_IN_USE',
   `MQTT port ${host}:${port} is already in use; choose another with --mqtt-port`
 )
+
+export const FG_ERR_INGRESS_SHARED_EMITTER = (): IngressError => new IngressError(
+  'FG_ERR_INGRESS_SHARED_EMITTER',
+  'a shared emitter needs the Redis session persistence: processes that share live messages must share sessions too'
+)

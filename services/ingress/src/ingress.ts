@@ -3,7 +3,7 @@ import { Aedes, type AedesOptions, type Client } from 'aedes'
 import type { Logger } from 'pino'
 import { Registry } from 'prom-client'
 import { ingressDefaults, type IngressOptions } from './options.js'
-import { FG_ERR_INGRESS_OPEN_BIND, FG_ERR_INGRESS_PORT_IN_USE } from './errors.js'
+import { FG_ERR_INGRESS_OPEN_BIND, FG_ERR_INGRESS_SHARED_EMITTER, FG_ERR_INGRESS_PORT_IN_USE } from './errors.js'
 import { isLoopbackHost } from './loopback.js'
 import { interceptorHooks, type PublishInterceptor } from './interceptor.js'
 import { permits, type DevicePermissions } from './device-auth.js'
@@ -12,6 +12,7 @@ import type { Duplex } from 'node:stream'
 import type { IncomingMessage } from 'node:http'
 import { createSharedSubscriptions, type SharedSubscriptions } from './shared-subscriptions.js'
 import { createSessionPersistence } from './persistence.js'
+import { redisEmitter } from './shared-emitter.js'
 import { createAccessHooks } from './access/sessions.js'
 import { createAccessMetrics, registerSharedSubscriptionMetrics } from './access/metrics.js'
 import { brokerLimitDefaults, RECEIVE_MAXIMUM_EXCEEDED, type BrokerLimits } from './access/limits.js'
@@ -93,7 +94,9 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
         return true
       }
     : undefined
-  const sessions = createSessionPersistence(options.persistence)
+  if (options.sharedEmitterUrl !== undefined && options.persistence?.kind !== 'redis') throw FG_ERR_INGRESS_SHARED_EMITTER()
+  // With a shared emitter other brokers' subscriptions reach the persistence through it, not through this process.
+  const sessions = createSessionPersistence(options.persistence, { countLocally: options.sharedEmitterUrl === undefined })
   const hooks: AedesOptions = {
     ...interceptorHooks(() => holding ? holdForever : interceptor ?? sharedInterceptor, authorizePublish, {
       receiveMaximum: limits.receiveMaximum,
@@ -112,6 +115,7 @@ export async function startIngress (opts: Partial<IngressOptions> & { logger: Lo
     ...access.hooks,
     sharedSubscriptions: shared.handler,
     persistence: sessions.persistence as AedesOptions['persistence'],
+    ...(options.sharedEmitterUrl !== undefined ? { mq: redisEmitter(options.sharedEmitterUrl, (err) => log.warn({ err: err.message }, 'shared emitter: Redis error')) } : {}),
     maximumPacketSize: limits.maximumPacketSize,
     receiveMaximum: limits.receiveMaximum,
     keepaliveLimit: limits.maxKeepAliveSeconds,

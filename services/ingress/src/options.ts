@@ -54,6 +54,11 @@ export interface IngressOptions {
    * restart), durably with `{ kind: 'dir', dir }` (a LevelDB in that directory, one broker process at a time).
    */
   persistence?: BrokerPersistence
+  /**
+   * Share the broker's message emitter through this Redis (shared-emitter.ts): several gateway processes then act as
+   * one broker. Needs the Redis persistence too (sessions and retained messages must be shared as well).
+   */
+  sharedEmitterUrl?: string
 }
 
 export const ingressDefaults: IngressOptions = {

@@ -49,7 +49,7 @@ const noSubscriptions: Promise<unknown[]> = Promise.resolve(Object.freeze([]) as
  * setup and gives those too; a subscription another ingress process stores later reaches neither its trie nor this
  * count (that takes a shared emitter: persistence-redis.ts).
  */
-export function createSessionPersistence (store: BrokerPersistence = { kind: 'memory' }): SessionPersistence {
+export function createSessionPersistence (store: BrokerPersistence = { kind: 'memory' }, opts: { countLocally?: boolean } = {}): SessionPersistence {
   const durable = store.kind === 'dir'
     ? new LevelPersistence(store.dir)
     : store.kind === 'redis' ? createRedisPersistence(store.url) : undefined
@@ -92,7 +92,9 @@ export function createSessionPersistence (store: BrokerPersistence = { kind: 'me
     byClient.delete(client.id)
     return clean(client)
   }
-  persistence.subscriptionsByTopic = (topic) => count === 0 ? noSubscriptions : match(topic)
+  // The short cut holds only while every subscription is made through this process (no shared emitter).
+  const countLocally = opts.countLocally !== false
+  persistence.subscriptionsByTopic = (topic) => countLocally && count === 0 ? noSubscriptions : match(topic)
   let closed: Promise<void> | undefined
   if (durable !== undefined) {
     const setup = durable.setup.bind(durable)

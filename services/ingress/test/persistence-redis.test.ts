@@ -239,4 +239,55 @@ if (!existsSync(REDIS_SERVER)) {
     await a.close()
     t.same(await wills(b.persistence), ['device-on-a'], 'A closed: B sees the Will as a dead broker\'s, to publish')
   })
+
+  // --- one broker across processes: the shared emitter (issue 20) ---
+  async function openShared (t: Test): Promise<{ ingress: Ingress, url: string }> {
+    const ingress = await startIngress({ mqttPort: 0, logger: quiet, persistence: { kind: 'redis', url: redis.url }, sharedEmitterUrl: redis.url })
+    t.teardown(() => ingress.close())
+    return { ingress, url: `mqtt://127.0.0.1:${ingress.mqtt.port}` }
+  }
+
+  t.test('with a shared emitter two brokers are one: live messages cross, a session made on one after both started gets its queue on the other, retained messages are served by both', async (t) => {
+    await redis.admin.flushall()
+    const a = await openShared(t)
+    const b = await openShared(t)
+    t.not(a.ingress.broker.id, b.ingress.broker.id, 'two brokers')
+
+    // Live: a subscriber on A, a device on B.
+    const onA = await recorder(a.url, { protocolVersion: 5, clientId: 'live-on-a' })
+    t.teardown(() => onA.client.endAsync().catch(() => {}))
+    await onA.client.subscribeAsync('plant/+/temp', { qos: 1 })
+    const device = await connectAsync(b.url, { protocolVersion: 5, clientId: 'device-on-b', reconnectPeriod: 0 })
+    t.teardown(() => device.endAsync().catch(() => {}))
+    for (let i = 0; i < 50; i++) await device.publishAsync('plant/7/temp', String(i), { qos: 1, properties: { userProperties: { unit: 'C' } } })
+    await until(() => onA.got.length >= 50, 'the device\'s messages on A')
+    await sleep(200)
+    t.same(onA.got.map((p) => Number(p.payload.toString())), Array.from({ length: 50 }, (_, i) => i), 'every message once, in order, across the brokers')
+    t.same(onA.got[0]?.properties?.userProperties, { unit: 'C' }, 'MQTT 5 properties kept')
+
+    // A persistent session subscribes on A (after B started: B learns it through the emitter), goes away, and B
+    // queues for it; it resumes on B.
+    const session = { protocolVersion: 5 as const, clientId: 'roamer', clean: false, properties: { sessionExpiryInterval: 3600 } }
+    const first = await connectAsync(a.url, { ...session, clean: true, reconnectPeriod: 0 })
+    await first.subscribeAsync('fleet/+/cmd', { qos: 1 })
+    await first.endAsync()
+    await sleep(300)
+    for (let i = 0; i < 20; i++) await device.publishAsync('fleet/1/cmd', `cmd-${i}`, { qos: 1 })
+    await device.publishAsync('site/b/state', 'on', { qos: 1, retain: true })
+    const back = await recorder(b.url, { ...session })
+    t.teardown(() => back.client.endAsync().catch(() => {}))
+    t.equal(back.sessionPresent, true, 'Session Present on B')
+    await until(() => back.got.length >= 20, 'the queued commands through B')
+    t.same(back.got.map((p) => p.payload.toString()), Array.from({ length: 20 }, (_, i) => `cmd-${i}`), 'queued while away, in order')
+
+    const reader = await recorder(a.url, { protocolVersion: 5, clientId: 'retained-reader' })
+    t.teardown(() => reader.client.endAsync().catch(() => {}))
+    await reader.client.subscribeAsync('site/+/state', { qos: 1 })
+    await until(() => reader.got.length >= 1, 'the retained message on A')
+    t.equal(reader.got[0]?.payload.toString(), 'on', 'retained through B, served by A')
+  })
+
+  t.test('a shared emitter without the Redis persistence is refused at start, with its code', async (t) => {
+    await t.rejects(startIngress({ mqttPort: 0, logger: quiet, sharedEmitterUrl: redis.url }), { code: 'FG_ERR_INGRESS_SHARED_EMITTER' })
+  })
 }
