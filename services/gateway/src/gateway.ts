@@ -42,8 +42,11 @@ export async function startGateway (opts: Partial<GatewayOptions> & { logger?: L
       limits: options.limits,
       metricsRegistry: metrics.registry,
       holdConnections: true,
-      // Persistent sessions, their queues and retained messages survive a restart (and SIGKILL).
-      persistence: { kind: 'dir', dir: join(options.dataDir, 'broker') }
+      // Persistent sessions, their queues and retained messages survive a restart (and SIGKILL); in Redis, shared
+      // with the other gateway processes on it, live messages included.
+      ...(options.persistenceUrl !== undefined
+        ? { persistence: { kind: 'redis' as const, url: options.persistenceUrl }, sharedEmitterUrl: options.persistenceUrl }
+        : { persistence: { kind: 'dir' as const, dir: join(options.dataDir, 'broker') } })
     })
     cleanup.push(() => ingress.close())
     const admin = await openAdminState({ dataDir: options.dataDir, store, logger: log.child({ component: 'admin' }), mqttHost: `localhost:${ingress.mqtt.port}` })

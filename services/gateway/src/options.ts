@@ -19,6 +19,12 @@ export interface GatewayOptions {
   networkHost?: string
   /** The broker's limits; unset ones keep @flowgate/ingress' defaults. */
   limits: Partial<BrokerLimits>
+  /**
+   * `redis://…`: the broker's sessions, queues and retained messages in this Redis, and its live messages shared
+   * through it, so that several gateway processes (`--workers`, or machines behind a TCP load balancer) are one
+   * broker. Unset: a LevelDB in `<dataDir>/broker`, one process.
+   */
+  persistenceUrl?: string
   /** What each dataflow may hold while Kafka is slow or down; unset ones keep @flowgate/egress' defaults. */
   dataflowBuffer: Partial<Pick<EgressOptions, 'bufferMessages' | 'bufferBytes'>>
 }
