@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { gatewayNodeFlags } from '../../../services/cli/src/node-flags.js'
 import type { FleetConnectOrder, FleetConnected, FleetLoadResult, FleetPublishOrder } from './fleet-load.js'
+import { stop } from './processes.js'
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url))
 const ingressChild = fileURLToPath(new URL('./ingress-child.ts', import.meta.url))
@@ -23,15 +24,6 @@ export function raiseFileLimit (wanted = 1_048_576): number {
   const [soft, hard] = [Number(m?.[1] ?? 1024), Number(m?.[2] ?? 1024)]
   if (soft < hard) { try { execFileSync('prlimit', ['--pid', String(process.pid), `--nofile=${hard}:${hard}`], { stdio: 'ignore' }) } catch {} }
   return Math.max(soft, hard)
-}
-
-async function stop (child: ChildProcess, timeoutMs = 15_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-  await exited
-  clearTimeout(timer)
 }
 
 /** services/ingress alone (aedes, no interceptor: PUBACK at once) with the gateway's V8 flags and `nodeArgs`. */

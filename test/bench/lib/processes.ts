@@ -68,7 +68,8 @@ function firstLine<T> (child: ChildProcess, match: (line: string) => T | undefin
   })
 }
 
-async function stop (child: ChildProcess, timeoutMs = 15_000): Promise<void> {
+/** SIGTERM, then SIGKILL after `timeoutMs`; resolves once the child is gone. */
+export async function stop (child: ChildProcess, timeoutMs = 15_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   child.kill('SIGTERM')
