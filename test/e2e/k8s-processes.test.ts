@@ -8,9 +8,7 @@ import { join } from 'node:path'
 import { parseAllDocuments } from 'yaml'
 import { connectAsync, type MqttClient } from 'mqtt'
 import { hashPassword } from '@flowgate/ingress'
-import { freePort, eventually, makeDevicePki, manifests, dataflow, kafkaEndpoint, rig, createTopic, readRecords, uniqueTopic } from '@flowgate/testkit'
-// The store package's throwaway-PostgreSQL helper (Debian's binaries, loopback, a free port).
-import { startTestPostgres } from '../../packages/store/test/pg-server.js'
+import { freePort, eventually, makeDevicePki, manifests, dataflow, kafkaEndpoint, rig, createTopic, readRecords, uniqueTopic, startTestPostgres } from '@flowgate/testkit'
 
 // infra/k8s as local processes: each Deployment's args and env are read out of the manifests (ConfigMap and Secret
 // references resolved; the Secret's values, the Service host names, the ports and the data directory replaced by

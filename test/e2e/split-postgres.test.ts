@@ -6,10 +6,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connectAsync } from 'mqtt'
-import { rig, createTopic, readRecords, uniqueTopic, eventually, manifests, kafkaEndpoint, dataflow, secret } from '@flowgate/testkit'
-// The store package's throwaway-PostgreSQL helper (Debian's binaries, loopback, a free port).
-// TODO: move pg-server.ts to @flowgate/testkit so tests outside packages/store need not reach into it.
-import { startTestPostgres } from '../../packages/store/test/pg-server.js'
+import { rig, createTopic, readRecords, uniqueTopic, eventually, manifests, kafkaEndpoint, dataflow, secret, startTestPostgres } from '@flowgate/testkit'
 
 // The split deployment with its production store: two admin replicas and an egress sharing one PostgreSQL.
 // A resource applied through one admin replica is seen by the other and run by the egress (which also opens the

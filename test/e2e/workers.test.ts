@@ -12,10 +12,8 @@ import { join } from 'node:path'
 import { connectAsync, type MqttClient } from 'mqtt'
 import {
   rig, createTopic, uniqueTopic, eventually, manifests, kafkaEndpoint, dataflow, freePort, startRedis, startDeviceLoad,
-  kcatConsume, checkAgainstKafka, reportFault, adminClient
+  kcatConsume, checkAgainstKafka, reportFault, adminClient, startTestPostgres
 } from '@flowgate/testkit'
-// The store package's throwaway-PostgreSQL helper (Debian's binaries, loopback, a free port).
-import { startTestPostgres } from '../../packages/store/test/pg-server.js'
 
 const r = await rig()
 const CLI = join(process.cwd(), 'services/cli/bin/flowgate.mjs')
@@ -127,4 +125,17 @@ t.test('a worker SIGKILLed under load: it is replaced, its devices carry on thro
   t.same(check.missing.slice(0, 10), [], `no acknowledged message missing (${check.missing.length} missing)`)
   t.same(check.reordered, [], 'no device\'s sequence goes backwards')
   t.ok(w.proc.exitCode === null, 'the primary kept running')
+})
+
+t.test('SIGTERM stops the workers and the primary promptly, exit code 0 (not the primary\'s 60 s kill timer)', async (t) => {
+  const w = await startWorkers(t)
+  const workers = w.workerPids()
+  const exited = new Promise<number | null>((resolve) => w.proc.once('exit', (code) => resolve(code)))
+  w.proc.kill('SIGTERM')
+  // Before the fix a worker's IPC channel kept it alive after its gateway closed, and the primary waited for it
+  // until its kill timer (60 s) fired.
+  const code = await Promise.race([exited, sleep(20_000).then(() => 'still running')])
+  t.equal(code, 0, `the primary exited with 0 within 20 s: ${w.log.join('').slice(-2000)}`)
+  const alive = workers.filter((pid) => { try { process.kill(pid, 0); return true } catch { return false } })
+  t.same(alive, [], 'no worker process left behind')
 })

@@ -8,7 +8,7 @@ import { createPostgresStore } from '../src/postgres-store.js'
 import { openFileStore } from '../src/file-store.js'
 import type { Store } from '../src/types.js'
 import { endpoint, take } from './conformance.js'
-import { startTestPostgres } from './pg-server.js'
+import { startTestPostgres } from '@flowgate/testkit'
 
 async function rate (label: string, store: Store, total: number, inFlight: number): Promise<void> {
   let next = 0

@@ -5,7 +5,7 @@ import { openStore } from '../src/open-store.js'
 import { sealSecret, loadSecretKey, openSecret } from '../src/secret-cipher.js'
 import type { Store } from '../src/types.js'
 import { conformance, endpoint, take } from './conformance.js'
-import { startTestPostgres } from './pg-server.js'
+import { startTestPostgres } from '@flowgate/testkit'
 
 // The shared conformance suite over PostgreSQL (a throwaway server unless FLOWGATE_TEST_PG_URL), a database per test.
 const server = await startTestPostgres()

@@ -47,7 +47,7 @@ async function restartUnderLoad (t: Test, name: string, signal: 'SIGTERM' | 'SIG
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
   const [httpPort, mqttPort] = [await freePort(), await freePort()]
   const log: string[] = []
-  const first = startCliGateway(t, { dataDir, httpPort, mqttPort, log, name: 'first' })
+  const first = await startCliGateway(t, { dataDir, httpPort, mqttPort, log, name: 'first' })
   await first.ready()
   // The token the first start generated into the data directory: the next process reads the same file.
   const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim()
@@ -72,7 +72,7 @@ async function restartUnderLoad (t: Test, name: string, signal: 'SIGTERM' | 'SIG
   const lastAtKill = lastAcked(load.acked)
 
   // The same ports and data directory: the resources (and the admin token) come back from the store.
-  await startCliGateway(t, { dataDir, httpPort, mqttPort, log, name: 'second' }).ready()
+  await (await startCliGateway(t, { dataDir, httpPort, mqttPort, log, name: 'second' })).ready()
   t.comment(`second process ready ${Date.now() - killedAt} ms after ${signal}`)
   await dataflowReady(admin)
   await eventually(async () => load.acked.size > atKill + 1000 ? true : undefined, 30_000, `devices reconnected and acknowledged again (${load.acked.size} acknowledged, ${atKill} at the ${signal}): ${log.join('')}`)

@@ -68,7 +68,7 @@ t.test('records a Kafka → MQTT dataflow delivered to an offline persistent ses
   const log: string[] = []
   const [httpPort, mqttPort] = [await freePort(), await freePort()]
   const url = `mqtt://127.0.0.1:${mqttPort}`
-  const first = startCliGateway(t, { dataDir, httpPort, mqttPort, log, name: 'first' })
+  const first = await startCliGateway(t, { dataDir, httpPort, mqttPort, log, name: 'first' })
   await first.ready()
   const admin = adminClient(`http://127.0.0.1:${httpPort}`, readFileSync(join(dataDir, 'admin-token'), 'utf8').trim())
   t.equal((await admin.apply(flow(topic, 'plant/unit-7/cmd'))).status, 200)
@@ -91,7 +91,7 @@ t.test('records a Kafka → MQTT dataflow delivered to an offline persistent ses
 
   first.proc.kill('SIGKILL')
   t.same(await first.exited, { code: null, signal: 'SIGKILL' }, 'SIGKILLed')
-  await startCliGateway(t, { dataDir, httpPort, mqttPort, log, name: 'second' }).ready()
+  await (await startCliGateway(t, { dataDir, httpPort, mqttPort, log, name: 'second' })).ready()
 
   const back = await recorder(url, session)
   t.teardown(() => back.client.endAsync().catch(() => {}))

@@ -21,7 +21,7 @@ t.test('a persistent session offline while 1,000 QoS 1 messages are queued, the 
   const log: string[] = []
   const [httpPort, mqttPort] = [await freePort(), await freePort()]
   const url = `mqtt://127.0.0.1:${mqttPort}`
-  const first = startCliGateway(t, { dataDir, httpPort, mqttPort, log, name: 'first' })
+  const first = await startCliGateway(t, { dataDir, httpPort, mqttPort, log, name: 'first' })
   await first.ready()
 
   const session: IClientOptions = { protocolVersion: 5, clientId: 'field-unit-9', clean: false, properties: { sessionExpiryInterval: 86_400 } }
@@ -46,7 +46,7 @@ t.test('a persistent session offline while 1,000 QoS 1 messages are queued, the 
   first.proc.kill('SIGKILL')
   t.same(await first.exited, { code: null, signal: 'SIGKILL' }, 'SIGKILLed')
 
-  await startCliGateway(t, { dataDir, httpPort, mqttPort, log, name: 'second' }).ready()
+  await (await startCliGateway(t, { dataDir, httpPort, mqttPort, log, name: 'second' })).ready()
   const back = await recorder(url, session)
   t.teardown(() => back.client.endAsync().catch(() => {}))
   t.equal(back.sessionPresent, true, 'the session was kept (Session Present)')

@@ -9,11 +9,9 @@ import { join } from 'node:path'
 import { connectAsync } from 'mqtt'
 import {
   rig, createTopic, uniqueTopic, kcatConsume, eventually, manifests, kafkaEndpoint, dataflow, startDeviceLoad, checkAgainstKafka,
-  reportFault, checkLedger, freePort, type AdminClient
+  reportFault, checkLedger, freePort, startTestPostgres, type AdminClient
 } from '@flowgate/testkit'
-// The store package's throwaway-PostgreSQL helper: with the shared store the egress writes the dataflow's status
-// (its ledger) back, and the admin API shows it.
-import { startTestPostgres } from '../../../packages/store/test/pg-server.js'
+// PostgreSQL as the shared store: the egress writes the dataflow's status (its ledger) back, and the admin API shows it.
 
 // The split deployment (admin and egress on PostgreSQL, ingress, translator as separate processes) while the
 // translator refuses large requests with 413 — and, for a moment, is unavailable (503), so the egress builds a backlog

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import type { Test } from 'tap'
+import { startWorkersGateway, testWorkers } from './workers-gateway.js'
 
 /** The slice of a started gateway the e2e tests use (services/gateway's `Gateway`). */
 export interface StartedGateway {
@@ -18,8 +19,15 @@ export interface AdminClient {
   get: (path: string) => Promise<{ status: number, body: any }>
 }
 
-/** Starts the all-in-one gateway on free ports with a throwaway data directory, closed at the test's end. */
+/**
+ * Starts the all-in-one gateway on free ports with a throwaway data directory, closed at the test's end: in this
+ * process, or as `flowgate start --workers N` when the suite runs with FLOWGATE_TEST_WORKERS=N.
+ */
 export async function startTestGateway (t: Test, start: (opts: Record<string, unknown>) => Promise<StartedGateway>, extra: Record<string, unknown> = {}): Promise<StartedGateway & { admin: AdminClient }> {
+  if (testWorkers() > 1) {
+    const gw = await startWorkersGateway(t, extra)
+    return { ...gw, admin: adminClient(`http://${gw.http.host}:${gw.http.port}`, gw.token) }
+  }
   const dataDir = mkdtempSync(join(tmpdir(), 'flowgate-e2e-'))
   const gw = await start({ httpPort: 0, mqttPort: 0, dataDir, logger: pino({ level: process.env.FLOWGATE_TEST_LOG ?? 'silent' }), ...extra })
   t.teardown(async () => { await gw.close(); rmSync(dataDir, { recursive: true, force: true }) })
@@ -42,16 +50,5 @@ export function adminClient (base: string, token: string): AdminClient {
       const res = await fetch(`${base}${path}`, { headers })
       return { status: res.status, body: res.headers.get('content-type')?.includes('json') ? await res.json() : await res.text() }
     }
-  }
-}
-
-/** Polls `check` until it returns a value (not undefined) or `timeoutMs` passes. */
-export async function eventually<T> (check: () => Promise<T | undefined>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
-  const until = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
   }
 }

@@ -4,7 +4,7 @@ import { createServer } from 'node:net'
 import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
-import { eventually } from './gateway.js'
+import { eventually } from './eventually.js'
 import { freePort } from './solo-broker.js'
 
 export interface Mosquitto {
