@@ -5,7 +5,8 @@ import { join } from 'node:path'
 import { Kafka, logLevel } from 'kafkajs'
 import { rig, createTopic, uniqueTopic, kafkaConfig } from '@flowgate/testkit'
 import type { Bench, Measurement } from './lib/types.js'
-import { startChildGateway, procMemory, procCpuSeconds } from './lib/processes.js'
+import { startChildGateway, procMemory, procCpuSeconds, processTree } from './lib/processes.js'
+import { startTestPostgres, startRedis } from '@flowgate/testkit'
 import { topicRecords } from './lib/baselines.js'
 import { benchFlow } from './lib/bench-flow.js'
 import { probePreload, raiseFileLimit, startFleetAedes, startLoadProcess, type LoadProcess } from './lib/fleet-processes.js'
@@ -13,7 +14,7 @@ import type { FleetLoadResult } from './lib/fleet-load.js'
 import { summariseProfile, type ProfileSummary } from './lib/fleet-profile.js'
 
 // `pnpm bench fleet [--devices N] [--rate R] [--seconds S] [--warmup S] [--loaders K] [--protocol 4|5]
-// [--targets aedes,flowgate] [--profile]`: run.ts leaves `--flag value` pairs to the benches.
+// [--targets aedes,flowgate,workers] [--workers N] [--profile]`: run.ts leaves `--flag value` pairs to the benches.
 function flag (name: string): string | undefined {
   const argv = process.argv
   for (let i = 0; i < argv.length; i++) {
@@ -30,6 +31,8 @@ const LOADERS = Number(flag('loaders') ?? Math.min(8, Math.max(2, Math.ceil(DEVI
 const PROTOCOL = Number(flag('protocol') ?? 5) as 4 | 5
 const TARGETS = (flag('targets') ?? 'aedes,flowgate').split(',')
 const PROFILE = process.argv.includes('--profile')
+/** The `workers` target: `flowgate start --workers N` with PostgreSQL and Redis on this machine. */
+const WORKERS = Number(flag('workers') ?? 2)
 const PAYLOAD = 256
 const PARTITIONS = 3
 const DRAIN_MS = 10_000
@@ -87,11 +90,17 @@ function percentiles (results: FleetLoadResult[]): TargetRun['latency'] {
  * One target: connect the fleet (idle cost), publish (warm-up, then the measured window with the broker's CPU, RSS
  * and probe), drain, disconnect.
  */
-async function runFleet (label: string, broker: { pid: number, mqttPort: number }, probeOut: string, log: (line: string) => void): Promise<Omit<TargetRun, 'records'>> {
+async function runFleet (label: string, broker: { pid: number, mqttPort: number, probed: boolean }, probeOut: string, log: (line: string) => void): Promise<Omit<TargetRun, 'records'>> {
+  // A --workers gateway is a primary and its workers: CPU and memory are the sum over the process tree. The probe
+  // (SIGUSR2, whose default action ends a process) runs only in a broker started with it.
+  const tree = processTree(broker.pid)
+  const cpu = (): number => tree.reduce((n, pid) => n + procCpuSeconds(pid), 0)
+  const memory = (): { rssMb: number, peakMb: number } => tree.map(procMemory).reduce((a, b) => ({ rssMb: a.rssMb + b.rssMb, peakMb: a.peakMb + b.peakMb }))
+  const askProbe = (): void => { if (broker.probed) process.kill(broker.pid, 'SIGUSR2') }
   const loads: LoadProcess[] = await Promise.all(Array.from({ length: LOADERS }, async () => await startLoadProcess()))
   try {
     await sleep(1000)
-    const rssBeforeMb = procMemory(broker.pid).rssMb
+    const rssBeforeMb = memory().rssMb
     const per = Math.ceil(DEVICES / LOADERS)
     const prefix = `fleet-${Math.random().toString(36).slice(2, 8)}`
     const t0 = performance.now()
@@ -113,17 +122,17 @@ async function runFleet (label: string, broker: { pid: number, mqttPort: number 
     const connectFailed = connected.reduce((n, c) => n + c.failed, 0)
     log(`${label}: ${fmt(ok)} devices connected in ${connectSeconds.toFixed(1)} s${connectFailed ? `, ${fmt(connectFailed)} failed (${connected.find((c) => c.firstError)?.firstError})` : ''}`)
     await sleep(2000)
-    const rssConnectedMb = procMemory(broker.pid).rssMb
+    const rssConnectedMb = memory().rssMb
     log(`${label}: RSS ${rssBeforeMb.toFixed(0)} MB before, ${rssConnectedMb.toFixed(0)} MB with the fleet connected and idle; publishing (${WARMUP_MS / 1000} s warm-up, ${MEASURE_MS / 1000} s measured)…`)
 
     const startAt = Date.now() + 500
     let c0 = 0; let c1 = 0; let rssLoadedMb = 0
     const load: [number, number] = [NaN, NaN]
-    const opened = sleep(startAt + WARMUP_MS - Date.now()).then(() => { c0 = procCpuSeconds(broker.pid); load[0] = loadavg()[0]!; process.kill(broker.pid, 'SIGUSR2') })
+    const opened = sleep(startAt + WARMUP_MS - Date.now()).then(() => { c0 = cpu(); load[0] = loadavg()[0]!; askProbe() })
     const closed = sleep(startAt + WARMUP_MS + MEASURE_MS - Date.now()).then(() => {
-      c1 = procCpuSeconds(broker.pid)
-      process.kill(broker.pid, 'SIGUSR2')
-      rssLoadedMb = procMemory(broker.pid).rssMb
+      c1 = cpu()
+      askProbe()
+      rssLoadedMb = memory().rssMb
       load[1] = loadavg()[0]!
     })
     const results = await Promise.all(loads.map(async (l) => await l.publish({ startAt, ratePerDevice: RATE, warmupMs: WARMUP_MS, measureMs: MEASURE_MS, drainMs: DRAIN_MS })))
@@ -149,7 +158,7 @@ async function runFleet (label: string, broker: { pid: number, mqttPort: number 
       rssBeforeMb,
       rssConnectedMb,
       rssLoadedMb,
-      peakMb: procMemory(broker.pid).peakMb,
+      peakMb: memory().peakMb,
       cpuShare: (c1 - c0) / (MEASURE_MS / 1000),
       windowRate: latency.count / (MEASURE_MS / 1000),
       latency,
@@ -166,6 +175,34 @@ async function runFleet (label: string, broker: { pid: number, mqttPort: number 
     }
   } finally {
     await Promise.all(loads.map(async (l) => await l.close()))
+  }
+}
+
+/**
+ * `flowgate start --workers N` (issue 20, item 3): the same fleet over N event loops, PostgreSQL as their store and
+ * Redis carrying the broker's live messages between them (every publish goes through Redis).
+ */
+async function runWorkers (r: Awaited<ReturnType<typeof rig>>, admin: ReturnType<Kafka['admin']>, dir: string, log: (line: string) => void): Promise<TargetRun> {
+  const label = `Flowgate ×${WORKERS} workers`
+  const topic = uniqueTopic('bench-fleet-workers')
+  await createTopic(topic, PARTITIONS)
+  const pg = await startTestPostgres()
+  const redis = await startRedis()
+  try {
+    log(`${label}: flowgate start --workers ${WORKERS} --store postgres://… --persistence-url redis://… (Redis and PostgreSQL on this machine too)…`)
+    const gw = await startChildGateway([], ['--workers', String(WORKERS), '--store', await pg.createDatabase(), '--persistence-url', redis.url])
+    try {
+      await gw.applyAndWaitReady(benchFlow(r, topic))
+      // Every worker follows the store: give the last one a moment to start the dataflow too.
+      await sleep(2000)
+      const run = await runFleet(label, { ...gw, probed: false }, join(dir, 'workers.json'), log)
+      const result = { ...run, records: await topicRecords(admin, topic) }
+      for (const line of describeRun(result)) log(line)
+      return result
+    } finally { await gw.close() }
+  } finally {
+    await redis.stop()
+    await pg.stop()
   }
 }
 
@@ -218,7 +255,7 @@ export const fleetBench: Bench = {
         const probeOut = join(dir, 'aedes.json')
         log('aedes alone (services/ingress, no interceptor: PUBACK at once), child process…')
         const aedes = await startFleetAedes(['--import', probePreload], { ...process.env, ...profileEnv, FLOWGATE_FLEET_PROBE_OUT: probeOut })
-        try { runs.push(await runFleet('aedes alone', aedes, probeOut, log)) } finally { await aedes.close() }
+        try { runs.push(await runFleet('aedes alone', { ...aedes, probed: true }, probeOut, log)) } finally { await aedes.close() }
         for (const line of describeRun(runs.at(-1)!)) log(line)
       }
       if (TARGETS.includes('flowgate')) {
@@ -232,11 +269,12 @@ export const fleetBench: Bench = {
         try { gw = await startChildGateway(['--import', probePreload]) } finally { delete process.env.FLOWGATE_FLEET_PROBE_OUT; delete process.env.FLOWGATE_FLEET_PROBE_PROFILE }
         try {
           await gw.applyAndWaitReady(benchFlow(r, topic))
-          const run = await runFleet('Flowgate', gw, probeOut, log)
+          const run = await runFleet('Flowgate', { ...gw, probed: true }, probeOut, log)
           runs.push({ ...run, records: await topicRecords(admin, topic) })
         } finally { await gw.close() }
         for (const line of describeRun(runs.at(-1)!)) log(line)
       }
+      if (TARGETS.includes('workers')) runs.push(await runWorkers(r, admin, dir, log))
     } finally {
       await admin.disconnect()
       rmSync(dir, { recursive: true, force: true })

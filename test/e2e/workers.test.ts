@@ -110,6 +110,14 @@ t.test('a worker SIGKILLed under load: it is replaced, its devices carry on thro
   const before = load.acked.size
   t.ok(before > 500, `load ran (${before} acknowledged)`)
 
+  // A scrape lands on either worker and answers for both: the devices' messages taken by the dataflow, summed.
+  for (let i = 0; i < 4; i++) {
+    const acked = load.acked.size
+    const text = await (await fetch(`http://127.0.0.1:${w.http}/metrics`)).text()
+    const received = Number(/^aio_dataflow_messages_received_total\{namespace="[^"]*",dataflow="load"\} (\d+)/m.exec(text)?.[1] ?? 0)
+    t.ok(received >= acked, `scrape ${i + 1}: the dataflow took ${received} messages, at least the ${acked} acknowledged across both workers`)
+  }
+
   const [victim] = w.workerPids()
   process.kill(victim!, 'SIGKILL')
   const atKill = load.acked.size

@@ -12,6 +12,8 @@ import { cleanupStack, serviceHttpApp, listeningPort, probes } from '@flowgate/s
 import { startEgress, createFlowFactories, createDataflowMetrics, type ResourceReader } from '@flowgate/egress'
 import { gatewayDefaults, type GatewayOptions } from './options.js'
 import { FG_ERR_CONFIGMAP_MISSING, FG_ERR_SECRET_MISSING } from './errors.js'
+import { workerIndex } from './workers.js'
+import { workerMetrics } from './worker-metrics.js'
 
 export interface Gateway {
   readonly http: { host: string, port: number }
@@ -90,7 +92,7 @@ export async function startGateway (opts: Partial<GatewayOptions> & { logger?: L
     let ready = false
     // Anonymous devices off loopback are a choice someone made at start: a probe or an operator sees it here.
     const warnings = ingress.anonymousOffLoopback ? ['allow-anonymous: devices connect without authentication off loopback'] : []
-    await app.register(probes, { ready: () => ready ? { status: 'ready', ...(warnings.length > 0 ? { warnings } : {}) } : undefined, metrics: metrics.registry })
+    await app.register(probes, { ready: () => ready ? { status: 'ready', ...(warnings.length > 0 ? { warnings } : {}) } : undefined, metrics: workerIndex() !== undefined ? workerMetrics(metrics.registry) : metrics.registry })
     // The stateless translator's HTTP API (DESIGN §4) on the same port: what the split egress calls, in one process.
     await app.register(translatorRoutes, {})
     await app.register(adminPlugin, { store, token: admin.token, cipher: admin.cipher, logger: log.child({ component: 'admin' }), tail })

@@ -13,7 +13,9 @@
  */
 import cluster, { type Worker } from 'node:cluster'
 import type { Logger } from 'pino'
+import { AggregatorRegistry } from 'prom-client'
 import { FG_ERR_GATEWAY_WORKER } from './errors.js'
+import { answerMetricsAsks } from './worker-metrics.js'
 
 /** What a worker tells the primary once it is ready. */
 export interface WorkerReady { flowgate: 'ready', http: { host: string, port: number }, mqtt: { host: string, port: number } }
@@ -44,10 +46,12 @@ const STOP_TIMEOUT_MS = 60_000
 export async function startGatewayWorkers (count: number, log: Logger): Promise<GatewayWorkers> {
   const workers = new Map<number, Worker>()
   let closing = false
+  const answerMetrics = answerMetricsAsks(new AggregatorRegistry())
 
   function fork (index: number): Promise<WorkerReady> {
     const worker = cluster.fork({ FLOWGATE_WORKER_INDEX: String(index) })
     workers.set(index, worker)
+    answerMetrics(worker)
     return new Promise((resolve, reject) => {
       let ready = false
       worker.on('message', (m: Partial<WorkerReady>) => {

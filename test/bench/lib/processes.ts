@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, connect } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -24,6 +24,13 @@ export function procCpuSeconds (pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+/** A process and its children (a `--workers` primary and its workers): what their CPU and memory add up to. */
+export function processTree (pid: number): number[] {
+  let children: number[] = []
+  try { children = execFileSync('pgrep', ['-P', String(pid)]).toString().trim().split('\n').filter(Boolean).map(Number) } catch {}
+  return [pid, ...children.flatMap(processTree)]
 }
 
 export async function freePort (): Promise<number> {
@@ -93,17 +100,18 @@ export interface ChildGateway {
 
 /**
  * `flowgate start` as a child process (free ports, throwaway data directory, admin token from the environment): the
- * gateway's memory and CPU are its own. `nodeArgs` go to node (e.g. `--cpu-prof`).
+ * gateway's memory and CPU are its own. `nodeArgs` go to node (e.g. `--cpu-prof`), `startArgs` to `flowgate start`
+ * (e.g. `--workers 2 --store … --persistence-url …`: then it is ready once every worker is).
  */
-export async function startChildGateway (nodeArgs: string[] = []): Promise<ChildGateway> {
+export async function startChildGateway (nodeArgs: string[] = [], startArgs: string[] = []): Promise<ChildGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'flowgate-bench-'))
   const token = randomBytes(16).toString('hex')
   // Knobs for looking inside: FLOWGATE_BENCH_GATEWAY_NODE_ARGS (e.g. "--trace-gc"), FLOWGATE_BENCH_GATEWAY_LOG=<file>.
   const extraArgs = (process.env.FLOWGATE_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean)
-  const child = spawn(process.execPath, [...gatewayNodeFlags, ...nodeArgs, ...extraArgs, cliBin, 'start', '--http-port', '0', '--mqtt-port', '0', '--data-dir', dataDir, '--log-level', 'info'],
+  const child = spawn(process.execPath, [...gatewayNodeFlags, ...nodeArgs, ...extraArgs, cliBin, 'start', '--http-port', String(await freePort()), '--mqtt-port', String(await freePort()), '--data-dir', dataDir, '--log-level', 'info', ...startArgs],
     { cwd: repo, env: { ...process.env, FLOWGATE_ADMIN_TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'] })
   const addr = await firstLine(child, (line) => {
-    if (!line.includes('flowgate listening')) return undefined
+    if (!line.includes(startArgs.includes('--workers') ? 'flowgate listening with' : 'flowgate listening')) return undefined
     const { mqtt, http } = JSON.parse(line) as { mqtt: string, http: string }
     return { mqttPort: Number(new URL(mqtt).port), httpBase: http }
   }, 'flowgate start')

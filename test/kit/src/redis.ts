@@ -20,19 +20,23 @@ async function pongs (port: number): Promise<boolean> {
   })
 }
 
-/** Debian's redis-server on a free loopback port, no persistence to disk; stopped at the test's end. */
-export async function startRedis (t: Test): Promise<{ url: string }> {
+/**
+ * Debian's redis-server on a free loopback port, no persistence to disk; stopped at the test's end (`t`), or by
+ * `stop` (a bench).
+ */
+export async function startRedis (t?: Pick<Test, 'teardown'>): Promise<{ url: string, stop: () => Promise<void> }> {
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'fg-redis-'))
   const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' })
-  t.teardown(async () => {
+  const stop = async (): Promise<void> => {
     if (child.exitCode === null) await new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.kill('SIGKILL') })
     rmSync(dir, { recursive: true, force: true })
-  })
+  }
+  t?.teardown(stop)
   const until = Date.now() + 10_000
   while (!(await pongs(port))) {
     if (Date.now() > until || child.exitCode !== null) throw new Error(`redis-server did not start on 127.0.0.1:${port} (scripts/deps.sh installs it)`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
-  return { url: `redis://127.0.0.1:${port}` }
+  return { url: `redis://127.0.0.1:${port}`, stop }
 }

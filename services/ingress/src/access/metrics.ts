@@ -23,7 +23,7 @@ export function createAccessMetrics (registry: Registry = new Registry()): Acces
     forwardsDropped: new Counter({ name: 'flowgate_broker_deliveries_dropped_total', help: 'Messages not delivered to a device (larger than its Maximum Packet Size)', labelNames: ['reason'], registers }),
     receiveMaximumExceeded: new Counter({ name: 'flowgate_broker_receive_maximum_exceeded_total', help: 'MQTT 5 devices disconnected for sending past the Receive Maximum (0x93)', registers }),
     pausedConnections: new Gauge({ name: 'flowgate_broker_connections_paused', help: 'Devices not read from because held publishes reached --max-held-bytes (Kafka slower than devices)', registers }),
-    portsOpen: new Gauge({ name: 'flowgate_broker_listener_ports_open', help: 'BrokerListener ports being served', registers })
+    portsOpen: new Gauge({ name: 'flowgate_broker_listener_ports_open', help: 'BrokerListener ports being served', registers, aggregator: 'max' })
   }
 }
 
