@@ -4,7 +4,7 @@
 // the same ports, token and admin API.
 import tap, { type Test } from 'tap'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -76,7 +76,9 @@ export async function startWorkersGateway (t: Test, extra: Record<string, unknow
     '--log-level', process.env.FLOWGATE_TEST_LOG ?? 'info', ...(await workerFlags(t, dataDir))!, ...optionFlags(extra)]
   const proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
   let log = ''
-  const keep = (b: Buffer): void => { log = (log + b.toString()).slice(-20_000) }
+  // FLOWGATE_TEST_WORKERS_LOG=<file>: every worker's whole log there, to look at after the run.
+  const logFile = process.env.FLOWGATE_TEST_WORKERS_LOG
+  const keep = (b: Buffer): void => { log = (log + b.toString()).slice(-20_000); if (logFile) appendFileSync(logFile, b) }
   proc.stdout!.on('data', keep)
   proc.stderr!.on('data', keep)
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()))
