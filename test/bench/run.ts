@@ -12,8 +12,9 @@ import { latencyBench } from './latency.bench.js'
 import { authBench } from './auth.js'
 import { fleetBench } from './fleet.bench.js'
 import { lz4Bench } from './lz4.bench.js'
+import { fanoutBench } from './fanout.bench.js'
 
-const benches: Bench[] = [producerBench, mqttToKafkaBench, latencyBench, kafkaToMqttBench, splitBench, tailBench, translatorBench, authBench, lz4Bench, fleetBench]
+const benches: Bench[] = [producerBench, mqttToKafkaBench, latencyBench, kafkaToMqttBench, splitBench, tailBench, translatorBench, authBench, lz4Bench, fleetBench, fanoutBench]
 
 // Bench names, without `--flag [value]` pairs (a bench reads its own flags from process.argv, e.g. fleet's --devices).
 const wanted = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !(all[i - 1]?.startsWith('--') && !all[i - 1]!.includes('=') && !/^--profile$/.test(all[i - 1]!)))
