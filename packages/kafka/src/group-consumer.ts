@@ -261,7 +261,8 @@ export function startGroupConsumer (s: GroupConsumerSettings): GroupConsumer {
     }
   }
 
-  for (let i = 0; i < Math.max(1, s.instances); i++) {
+  // 0 is a worker of a --workers gateway whose share of instanceCount is none: it joins no group.
+  for (let i = 0; i < s.instances; i++) {
     views.push({ assigned: [] })
     joins.push(new Promise<void>((resolve) => { joinResolvers.push(resolve) }))
   }

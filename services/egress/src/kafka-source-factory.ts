@@ -30,6 +30,14 @@ export interface KafkaSourceFactoryOptions {
   reader: ResourceReader
   embeddedBroker?: EmbeddedBroker
   flowOptions?: Partial<KafkaToMqttFlowOptions>
+  instanceShare?: { index: number, of: number }
+}
+
+/** How many of a dataflow's `instanceCount` consumers run here: all of them, or this worker's share (k mod of = index). */
+export function instancesHere (instanceCount: number, share?: { index: number, of: number }): number {
+  const count = Math.max(1, instanceCount)
+  if (share === undefined || share.of <= 1) return count
+  return Math.floor(count / share.of) + (share.index < count % share.of ? 1 : 0)
 }
 
 export async function createKafkaToMqttFlow (
@@ -48,7 +56,7 @@ export async function createKafkaToMqttFlow (
   const kafka = kafkaClientFor(endpoint, secrets, { clientId, logger: ctx.logger })
   const settings = mqttSettingsOf(dataflow.destination)
   const { qos, retain } = publishFlags(settings)
-  const instances = Math.max(1, dataflow.instanceCount)
+  const instances = instancesHere(dataflow.instanceCount, opts.instanceShare)
   return startKafkaToMqttFlow({
     name: dataflow.name,
     namespace: dataflow.namespace,

@@ -22,6 +22,13 @@ export interface FlowFactoryOptions {
   mqttSource?: Partial<MqttNetworkSourceOptions>
   /** Translate through the translator service (the split deployment) instead of in process. */
   remoteTranslator?: RemoteTranslator
+  /**
+   * This process is worker `index` of `of` sharing one gateway (`flowgate start --workers`): a Kafka-source dataflow's
+   * instanceCount is the gateway's, so this worker runs the instances k with k mod `of` = `index` — instanceCount 2
+   * on two workers is one consumer on each, instanceCount 1 is one consumer on the first (its deliveries reach devices
+   * on every worker through the shared broker).
+   */
+  instanceShare?: { index: number, of: number }
 }
 
 export function createFlowFactories (reader: ResourceReader, extra: FlowFactoryOptions = {}): FlowFactories {

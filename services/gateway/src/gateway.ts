@@ -12,7 +12,7 @@ import { cleanupStack, serviceHttpApp, listeningPort, probes } from '@flowgate/s
 import { startEgress, createFlowFactories, createDataflowMetrics, type ResourceReader } from '@flowgate/egress'
 import { gatewayDefaults, type GatewayOptions } from './options.js'
 import { FG_ERR_CONFIGMAP_MISSING, FG_ERR_SECRET_MISSING } from './errors.js'
-import { workerIndex } from './workers.js'
+import { workerIndex, workerShare } from './workers.js'
 import { workerMetrics } from './worker-metrics.js'
 
 export interface Gateway {
@@ -73,6 +73,7 @@ export async function startGateway (opts: Partial<GatewayOptions> & { logger?: L
       source: ingress,
       factories: createFlowFactories(reader, {
         embeddedBroker: ingress.broker as unknown as EmbeddedBroker,
+        ...(workerShare() !== undefined ? { instanceShare: workerShare() } : {}),
         ...(Object.keys(options.kafkaHostAliases).length > 0 ? { lookup: staticLookup(options.kafkaHostAliases, dnsLookup) } : {})
       }),
       logger: log.child({ component: 'egress' }),

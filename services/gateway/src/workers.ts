@@ -34,6 +34,13 @@ export function workerIndex (): number | undefined {
   return Number.isInteger(index) ? index : undefined
 }
 
+/** In a worker: its index and how many workers share the gateway; undefined in any other process. */
+export function workerShare (): { index: number, of: number } | undefined {
+  const index = workerIndex()
+  const of = Number(process.env.FLOWGATE_WORKER_COUNT)
+  return index !== undefined && Number.isInteger(of) && of > index ? { index, of } : undefined
+}
+
 /** In a worker: tells the primary the gateway is ready. */
 export function reportReady (ready: Omit<WorkerReady, 'flowgate'>): void {
   process.send?.({ flowgate: 'ready', ...ready } satisfies WorkerReady)
@@ -49,7 +56,7 @@ export async function startGatewayWorkers (count: number, log: Logger): Promise<
   const answerMetrics = answerMetricsAsks(new AggregatorRegistry())
 
   function fork (index: number): Promise<WorkerReady> {
-    const worker = cluster.fork({ FLOWGATE_WORKER_INDEX: String(index) })
+    const worker = cluster.fork({ FLOWGATE_WORKER_INDEX: String(index), FLOWGATE_WORKER_COUNT: String(count) })
     workers.set(index, worker)
     answerMetrics(worker)
     return new Promise((resolve, reject) => {

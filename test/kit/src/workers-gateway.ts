@@ -2,7 +2,7 @@
 // whole e2e suite"): every gateway a test starts becomes N worker processes sharing the ports, PostgreSQL as their
 // store and Redis as their broker, instead of one gateway in the test's process. The tests do not change: they see
 // the same ports, token and admin API.
-import tap, { type Test } from 'tap'
+import type { Test } from 'tap'
 import { spawn } from 'node:child_process'
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -22,10 +22,18 @@ export function testWorkers (): number {
   return Number.isInteger(n) && n > 1 ? n : 1
 }
 
+/**
+ * tap's root test, imported only when the suite runs with workers: importing tap starts its root test (and its 30 s
+ * timeout) in any process, and the testkit is imported by the benches too.
+ */
+async function fileScope (): Promise<Pick<Test, 'teardown'>> {
+  return (await import('tap')).default
+}
+
 let postgres: Promise<TestPostgres> | undefined
 /** One PostgreSQL per test file (a database per gateway), stopped when the file's tests end. */
 async function sharedPostgres (): Promise<TestPostgres> {
-  postgres ??= startTestPostgres().then((pg) => { tap.teardown(() => pg.stop()); return pg })
+  postgres ??= startTestPostgres().then(async (pg) => { (await fileScope()).teardown(() => pg.stop()); return pg })
   return await postgres
 }
 
@@ -42,7 +50,7 @@ export async function workerFlags (t: Test, dataDir: string): Promise<string[] |
   let flags = backends.get(dataDir)
   if (flags === undefined) {
     // The Redis outlives the test that made it only as long as the file: restarts happen within one test.
-    flags = (async () => ['--workers', String(workers), '--store', await (await sharedPostgres()).createDatabase(), '--persistence-url', (await startRedis(tap)).url])()
+    flags = (async () => ['--workers', String(workers), '--store', await (await sharedPostgres()).createDatabase(), '--persistence-url', (await startRedis(await fileScope())).url])()
     backends.set(dataDir, flags)
   }
   return await flags
