@@ -1,4 +1,5 @@
 import { cpus, loadavg } from 'node:os'
+import { execFileSync } from 'node:child_process'
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -178,6 +179,13 @@ async function runFleet (label: string, broker: { pid: number, mqttPort: number,
   }
 }
 
+/** Redis' own CPU seconds (user + system), from INFO: it is not a child of anything the bench can see. */
+function redisCpuSeconds (url: string): number {
+  const info = execFileSync('redis-cli', ['-u', url, 'INFO', 'cpu']).toString()
+  const field = (name: string): number => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? NaN)
+  return field('used_cpu_user') + field('used_cpu_sys')
+}
+
 /**
  * `flowgate start --workers N` (issue 20, item 3): the same fleet over N event loops, PostgreSQL as their store and
  * Redis carrying the broker's live messages between them (every publish goes through Redis).
@@ -195,9 +203,13 @@ async function runWorkers (r: Awaited<ReturnType<typeof rig>>, admin: ReturnType
       await gw.applyAndWaitReady(benchFlow(r, topic))
       // Every worker follows the store: give the last one a moment to start the dataflow too.
       await sleep(2000)
+      const redisBefore = redisCpuSeconds(redis.url)
       const run = await runFleet(label, { ...gw, probed: false }, join(dir, 'workers.json'), log)
+      const redisCpu = redisCpuSeconds(redis.url) - redisBefore
       const result = { ...run, records: await topicRecords(admin, topic) }
       for (const line of describeRun(result)) log(line)
+      // The scaling model's Redis figure, measured: its CPU over the whole run (warm-up, window, drain) per publish.
+      log(`${label}: Redis used ${redisCpu.toFixed(2)} s of CPU for ${fmt(run.published)} publishes: ${(redisCpu * 1e6 / run.published).toFixed(1)} µs per message (one thread: ~${fmt(run.published / redisCpu)} msg/s at 100 %)`)
       return result
     } finally { await gw.close() }
   } finally {
