@@ -11,18 +11,12 @@ import { startFanoutLoad, type FanoutLoad } from './lib/fanout-processes.js'
 import type { FanoutLoadResult } from './lib/fanout-load.js'
 import { kafkaSender, mqttSender, pace, prime, type PaceResult, type Sender } from './lib/fanout-feed.js'
 import { clockMs } from './lib/fanout-wire.js'
+import { flag } from './lib/flags.js'
+import { percentiles } from './lib/percentiles.js'
 
 // `pnpm bench fanout [--devices N] [--topics K] [--rate R] [--shared-devices N] [--shared-rate R] [--seconds S]
 // [--warmup S] [--drain S] [--loaders L] [--protocol 4|5] [--shapes distinct,shared] [--targets aedes,flowgate]`:
 // run.ts leaves `--flag value` pairs to the benches.
-function flag (name: string): string | undefined {
-  const argv = process.argv
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === `--${name}`) return argv[i + 1]
-    if (argv[i]!.startsWith(`--${name}=`)) return argv[i]!.slice(name.length + 3)
-  }
-  return undefined
-}
 const DEVICES = Number(flag('devices') ?? 10_000)
 const TOPICS = Number(flag('topics') ?? 100)
 const RATE = Number(flag('rate') ?? 2_000)
@@ -118,15 +112,6 @@ interface TargetRun {
 }
 
 interface Broker { pid: number, mqttPort: number, probeOut: string }
-
-function percentiles (results: FanoutLoadResult[]): TargetRun['latency'] {
-  const all = new Float32Array(results.reduce((n, r) => n + r.latencies.length, 0))
-  let at = 0
-  for (const r of results) { all.set(r.latencies, at); at += r.latencies.length }
-  all.sort()
-  const q = (p: number): number => all.length ? all[Math.min(all.length - 1, Math.floor(all.length * p))]! : NaN
-  return { count: all.length, p50: q(0.5), p99: q(0.99), p999: q(0.999), max: all.length ? all[all.length - 1]! : NaN }
-}
 
 /** The fleet, split over load processes (about 2,500 devices each, 2 to 8), each device subscribed and SUBACKed. */
 async function connectFleet (shape: Shape, broker: Broker, loads: FanoutLoad[]): Promise<{ subscribed: number, seconds: number }> {

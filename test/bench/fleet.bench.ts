@@ -13,17 +13,11 @@ import { benchFlow } from './lib/bench-flow.js'
 import { probePreload, raiseFileLimit, startFleetAedes, startLoadProcess, type LoadProcess } from './lib/fleet-processes.js'
 import type { FleetLoadResult } from './lib/fleet-load.js'
 import { summariseProfile, type ProfileSummary } from './lib/fleet-profile.js'
+import { flag } from './lib/flags.js'
+import { percentiles } from './lib/percentiles.js'
 
 // `pnpm bench fleet [--devices N] [--rate R] [--seconds S] [--warmup S] [--loaders K] [--protocol 4|5]
 // [--targets aedes,flowgate,workers] [--workers N] [--profile]`: run.ts leaves `--flag value` pairs to the benches.
-function flag (name: string): string | undefined {
-  const argv = process.argv
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === `--${name}`) return argv[i + 1]
-    if (argv[i]!.startsWith(`--${name}=`)) return argv[i]!.slice(name.length + 3)
-  }
-  return undefined
-}
 const DEVICES = Number(flag('devices') ?? 10_000)
 const RATE = Number(flag('rate') ?? 2)
 const MEASURE_MS = Number(flag('seconds') ?? 30) * 1000
@@ -77,15 +71,6 @@ interface TargetRun {
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US')
 const pct = (n: number): string => `${Math.round(n * 100)}%`
 const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
-
-function percentiles (results: FleetLoadResult[]): TargetRun['latency'] {
-  const all = new Float32Array(results.reduce((n, r) => n + r.latencies.length, 0))
-  let at = 0
-  for (const r of results) { all.set(r.latencies, at); at += r.latencies.length }
-  all.sort()
-  const q = (p: number): number => all.length ? all[Math.min(all.length - 1, Math.floor(all.length * p))]! : NaN
-  return { count: all.length, p50: q(0.5), p99: q(0.99), p999: q(0.999), max: all.length ? all[all.length - 1]! : NaN }
-}
 
 /**
  * One target: connect the fleet (idle cost), publish (warm-up, then the measured window with the broker's CPU, RSS
