@@ -8,6 +8,7 @@ import { decodeSegment, encodeRecord, type JournalRecord, type Snapshot } from '
 import { syncDir, writeFileAtomic } from './atomic-file.js'
 import { acquireLock } from './file-lock.js'
 import { WatchChannel } from './watch-channel.js'
+import { withStatusPart } from './status-parts.js'
 
 /*
  * The embedded store. Layout of its directory:
@@ -27,7 +28,7 @@ interface Segment { seq: number, base: bigint, path: string, events: number }
 type Op =
   | { type: 'put', items: Array<{ resource: StoredResource, options?: PutOptions }>, resolve: (r: PutResult[]) => void, reject: (e: unknown) => void }
   | { type: 'delete', key: ResourceKey, options?: PutOptions, resolve: (r: StoredResource | undefined) => void, reject: (e: unknown) => void }
-  | { type: 'status', key: ResourceKey, status: unknown, resolve: () => void, reject: (e: unknown) => void }
+  | { type: 'status', key: ResourceKey, status: unknown, writer?: string, resolve: () => void, reject: (e: unknown) => void }
 
 const SNAPSHOT = /^snapshot-(\d+)\.json$/
 const SEGMENT = /^wal-(\d+)-(\d+)\.log$/
@@ -255,8 +256,9 @@ class FileEngine {
           const k = keyString(key)
           const existing = current(k)
           if (existing !== undefined) {
-            overlay.set(k, withStatus(existing, op.status))
-            records.push({ t: 's', k: [key.kind, key.namespace, key.name], s: op.status })
+            const status = op.writer === undefined ? op.status : withStatusPart(existing.status, op.writer, op.status)
+            overlay.set(k, withStatus(existing, status))
+            records.push({ t: 's', k: [key.kind, key.namespace, key.name], s: status })
           }
           settle.push({ ok: () => op.resolve(), fail: op.reject })
         }
@@ -415,9 +417,9 @@ class FileStore implements Store {
     return await this.run<StoredResource | undefined>((resolve, reject) => ({ type: 'delete', key, options, resolve, reject }))
   }
 
-  async setStatus (key: ResourceKey, status: unknown): Promise<void> {
+  async setStatus (key: ResourceKey, status: unknown, options?: { writer?: string }): Promise<void> {
     const copy = status === undefined ? undefined : JSON.parse(JSON.stringify(status)) as unknown
-    await this.run<void>((resolve, reject) => ({ type: 'status', key, status: copy, resolve: () => resolve(), reject }))
+    await this.run<void>((resolve, reject) => ({ type: 'status', key, status: copy, ...(options?.writer !== undefined ? { writer: options.writer } : {}), resolve: () => resolve(), reject }))
   }
 
   watch (options: WatchOptions = {}): AsyncIterable<WatchEvent> {

@@ -211,12 +211,21 @@ class PostgresStore implements Store {
     })
   }
 
-  async setStatus (key: ResourceKey, status: unknown): Promise<void> {
+  async setStatus (key: ResourceKey, status: unknown, options?: { writer?: string }): Promise<void> {
     this.check()
     checkKey(key)
+    const value = status === undefined ? null : JSON.stringify(status)
     try {
-      await this.pool.query(`UPDATE ${this.n.resources} SET status = $4 WHERE kind = $1 AND namespace = $2 AND name = $3`,
-        [key.kind, key.namespace, key.name, status === undefined ? null : JSON.stringify(status)])
+      if (options?.writer === undefined) {
+        await this.pool.query(`UPDATE ${this.n.resources} SET status = $4 WHERE kind = $1 AND namespace = $2 AND name = $3`,
+          [key.kind, key.namespace, key.name, value])
+        return
+      }
+      // One statement, so that writers updating their parts at once each keep theirs (status-parts.ts).
+      await this.pool.query(`UPDATE ${this.n.resources}
+        SET status = jsonb_build_object('parts', (CASE WHEN jsonb_typeof(status->'parts') = 'object' THEN status->'parts' ELSE '{}'::jsonb END)
+          || jsonb_build_object($5::text, $4::jsonb))
+        WHERE kind = $1 AND namespace = $2 AND name = $3`, [key.kind, key.namespace, key.name, value, options.writer])
     } catch (err) { throw storeError(err) }
   }
 

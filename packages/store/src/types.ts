@@ -70,9 +70,11 @@ export interface Store {
   delete: (key: ResourceKey, options?: PutOptions) => Promise<StoredResource | undefined>
   /**
    * Observed state written by the runtime. It changes neither resourceVersion nor generation and emits no watch
-   * event: status is rewritten often and watchers reconcile on spec changes only.
+   * event: status is rewritten often and watchers reconcile on spec changes only. With `writer`, the status is that
+   * writer's part of it (status-parts.ts): several runtimes writing the same object's status do not overwrite
+   * each other's.
    */
-  setStatus: (key: ResourceKey, status: unknown) => Promise<void>
+  setStatus: (key: ResourceKey, status: unknown, options?: { writer?: string }) => Promise<void>
   watch: (options?: WatchOptions) => AsyncIterable<WatchEvent>
   close: () => Promise<void>
 }

@@ -243,6 +243,22 @@ export function conformance (t: Test, open: StoreFactory): void {
     t.equal(await store.get(key('nobody')), undefined, 'status of a missing object is dropped')
   })
 
+  t.test('setStatus with a writer keeps each writer\'s part: concurrent writers do not overwrite one another', async (t) => {
+    const store = await fresh(t)
+    await store.put(endpoint('w', 'w:1'))
+    await store.setStatus(key('w'), { single: true })
+    // Twenty writers at once, each twice: each part is its last write, none lost to another writer's update.
+    await Promise.all(Array.from({ length: 20 }, async (_, i) => {
+      await store.setStatus(key('w'), { n: i, round: 1 }, { writer: `worker-${i}` })
+      await store.setStatus(key('w'), { n: i, round: 2 }, { writer: `worker-${i}` })
+    }))
+    const parts = (await store.get(key('w')))?.status as { parts: Record<string, unknown> }
+    t.same(Object.keys(parts.parts).sort(), Array.from({ length: 20 }, (_, i) => `worker-${i}`).sort(), 'one part per writer, the single-writer status gone')
+    t.same(parts.parts['worker-7'], { n: 7, round: 2 })
+    await store.setStatus(key('w'), { single: 'again' })
+    t.same((await store.get(key('w')))?.status, { single: 'again' }, 'a write without a writer replaces the parts')
+  })
+
   t.test('after close, calls are refused with FG_ERR_STORE_CLOSED and close is idempotent', async (t) => {
     const store = await open()
     await store.put(endpoint('c'))

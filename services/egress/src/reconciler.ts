@@ -6,6 +6,7 @@
  */
 import type { Store, StoredResource } from '@flowgate/store'
 import { cacheKey, resolveDataflow, type ResourceCache, type ResolvedDataflow } from './resolve.js'
+import { STATUS_PART_REFRESH_MS } from '@flowgate/resources'
 import { reasonOf, endpointStatus, emptyLedger, type LedgerCounters, type StatusTracker } from './status.js'
 import { createFlowStarter, handsOver, type FlowStarterContext, type Running } from './flow-starters.js'
 import type { PublishRouter } from './router.js'
@@ -28,6 +29,8 @@ export function createReconciler (settings: {
   cache: ResourceCache
   embeddedHosts: Set<string>
   router: Pick<PublishRouter, 'setFlows'>
+  /** This runtime's part of each status when others write theirs beside it (runtime.ts' `statusWriter`). */
+  statusWriter?: string
   /** What flows are started with (the factories, options, metrics, observers); their logger and metrics are also the reconciler's. */
   flows: FlowStarterContext
 }): Reconciler {
@@ -142,9 +145,21 @@ export function createReconciler (settings: {
     next.flow!.release()
   }
 
-  async function writeStatus (resource: StoredResource, status: unknown): Promise<void> {
-    await store.setStatus({ kind: resource.kind, namespace: resource.metadata.namespace, name: resource.metadata.name }, status)
-      .catch((err: Error) => log.debug({ err: err.message }, 'status not written'))
+  const writer = settings.statusWriter
+  async function writeStatus (resource: StoredResource, status: object): Promise<void> {
+    const key = { kind: resource.kind, namespace: resource.metadata.namespace, name: resource.metadata.name }
+    const written = writer === undefined
+      ? store.setStatus(key, status)
+      : store.setStatus(key, { ...status, writtenAt: new Date().toISOString() }, { writer })
+    await written.catch((err: Error) => log.debug({ err: err.message }, 'status not written'))
+  }
+
+  /** A writer among others rewrites its parts now and then even when unchanged: a part not rewritten is a writer gone. */
+  let refreshedAt = Date.now()
+  function refreshDue (): boolean {
+    if (writer === undefined || Date.now() - refreshedAt < STATUS_PART_REFRESH_MS) return false
+    refreshedAt = Date.now()
+    return true
   }
 
   function reconcile (): Promise<void> {
@@ -157,14 +172,17 @@ export function createReconciler (settings: {
     return reconciling
   }
 
+  const endpointStatusWritten = new Map<string, string>()
   const statusTimer = setInterval(() => {
     // Dataflows holding publishes because they could not start are tried again.
     if ([...running.values()].some((r) => r.holding === true)) void reconcile()
+    const refresh = refreshDue()
+    if (refresh) endpointStatusWritten.clear()
     for (const r of running.values()) {
       const buffered = bufferedOf(r)
       r.status.setBuffered(buffered)
       metrics.buffered.set({ namespace: r.resolved.namespace, dataflow: r.resolved.name }, buffered)
-      const status = r.status.takeIfChanged()
+      const status = r.status.takeIfChanged(refresh)
       const resource = cache.get(r.resolved.key)
       if (status && resource) void writeStatus(resource, status)
     }
@@ -172,7 +190,6 @@ export function createReconciler (settings: {
   }, options.statusIntervalMs)
   statusTimer.unref()
 
-  const endpointStatusWritten = new Map<string, string>()
   /** Every endpoint's status from the dataflows that use it, written when it changes. */
   function writeEndpointStatuses (): void {
     const users = new Map<string, Array<{ dataflow: string, ready: StatusTracker['readyCondition'] }>>()

@@ -33,6 +33,11 @@ export function startEgress (settings: {
   factories: FlowFactories
   logger: Logger
   instanceId?: number
+  /**
+   * Set when other runtimes run the same dataflows beside this one (the workers of `flowgate start --workers N`):
+   * this runtime's name among them, under which it writes its part of each status (the store keeps the parts apart).
+   */
+  statusWriter?: string
   options?: Partial<EgressOptions>
   metrics?: DataflowMetrics
   observer?: RuntimeObserver
@@ -49,6 +54,7 @@ export function startEgress (settings: {
     cache,
     embeddedHosts: new Set(settings.embeddedMqttHosts ?? []),
     router,
+    ...(settings.statusWriter !== undefined ? { statusWriter: settings.statusWriter } : {}),
     flows: {
       factories: settings.factories,
       options: { ...egressDefaults, ...settings.options },

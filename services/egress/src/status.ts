@@ -1,20 +1,11 @@
-/** A dataflow's observed state as the admin API shows it (Kubernetes-style conditions plus counters). */
-export interface Condition {
-  type: 'Ready' | 'Degraded'
-  status: 'True' | 'False' | 'Unknown'
-  reason: string
-  message?: string
-  lastTransitionTime: string
-}
+import type { Condition, LedgerCounters } from '@flowgate/resources'
 
+export type { Condition, LedgerCounters }
+
+/** A dataflow's observed state as the admin API shows it (Kubernetes-style conditions plus counters). */
 export interface DataflowStatus {
   conditions: Condition[]
-  counters: {
-    received: number
-    sent: number
-    dropped: Record<string, number>
-    buffered: number
-  }
+  counters: LedgerCounters
   observedGeneration?: number
 }
 
@@ -33,8 +24,6 @@ export function reasonOf (code: string | undefined): string {
     default: return code ?? 'Unknown'
   }
 }
-
-export type LedgerCounters = DataflowStatus['counters']
 
 export function emptyLedger (): LedgerCounters {
   return { received: 0, sent: 0, dropped: {}, buffered: 0 }
@@ -80,11 +69,11 @@ export class StatusTracker {
   drop (reason: string): void { this.counters.dropped[reason] = (this.counters.dropped[reason] ?? 0) + 1; this.dirty = true }
   setBuffered (n: number): void { if (this.counters.buffered !== n) { this.counters.buffered = n; this.dirty = true } }
 
-  /** The status to write, or undefined when nothing changed since the last call. */
-  takeIfChanged (): DataflowStatus | undefined {
+  /** The status to write, or undefined when nothing changed since the last call (and `always` is not set). */
+  takeIfChanged (always = false): DataflowStatus | undefined {
     const { received, sent, dropped, buffered } = this.counters
     const counted = `${received}/${sent}/${buffered}/${Object.values(dropped).join(',')}`
-    if (!this.dirty && counted === this.taken) return undefined
+    if (!always && !this.dirty && counted === this.taken) return undefined
     this.dirty = false
     this.taken = counted
     return { conditions: [this.ready, this.degraded], counters: structuredClone(this.counters) }

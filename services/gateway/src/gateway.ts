@@ -78,6 +78,8 @@ export async function startGateway (opts: Partial<GatewayOptions> & { logger?: L
       }),
       logger: log.child({ component: 'egress' }),
       instanceId: Number(options.instanceId) || 0,
+      // Each worker runs every dataflow and counts its own devices' messages: each writes its part of the statuses.
+      ...(workerIndex() !== undefined ? { statusWriter: `worker-${workerIndex()}` } : {}),
       options: options.dataflowBuffer,
       observer: tailObserver(tail),
       metrics,
