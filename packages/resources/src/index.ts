@@ -7,4 +7,4 @@ export { references, dependencyOrder, checkReferences, type ReferenceProblem, ty
 export { builtinResources } from './builtins.js'
 export { ManifestSyntaxError } from './errors.js'
 export type { DataflowEndpoint, Dataflow, DataflowProfile, Secret, ConfigMap, BrokerListener, BrokerAuthentication, BrokerAuthorization, ListenerPort, AuthenticationMethod, AuthorizationRule } from './types.js'
-export { mergeStatusParts, STATUS_PART_REFRESH_MS, type Condition, type LedgerCounters, type ResourceStatus } from './status.js'
+export { mergeStatusParts, STATUS_PART_REFRESH_MS, type Condition, type LedgerCounters } from './status.js'
