@@ -16,6 +16,7 @@ import { makePki, makeOauthKeys, pkiPaths } from './lib/tls.mjs'
 import { freePorts } from './lib/ports.mjs'
 import { listenerNames, serverProperties, log4jProperties, log4j2Yaml, toolsLog4jProperties, toolsLog4j2Yaml } from './lib/config.mjs'
 import { portAnswers, probeOnce } from './lib/probe.mjs'
+import { clusterId } from './lib/cluster-id.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 export const runDir = join(here, '.run')
@@ -139,16 +140,6 @@ async function acquireStartLock (log) {
   }
 }
 
-/** A KRaft cluster id: 16 random bytes, base64url without padding (Kafka's Uuid; never starting with '-'). */
-function clusterId () {
-  for (;;) {
-    const b = randomBytes(16)
-    b[6] = (b[6] & 0x0f) | 0x40 // version 4, as java.util.UUID.randomUUID() makes them
-    b[8] = (b[8] & 0x3f) | 0x80
-    const id = b.toString('base64url')
-    if (!id.startsWith('-')) return id
-  }
-}
 
 const secret = () => randomBytes(12).toString('hex')
 

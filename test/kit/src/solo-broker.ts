@@ -3,10 +3,10 @@ import { mkdtempSync, writeFileSync, rmSync, openSync, closeSync } from 'node:fs
 import { createServer, connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { randomBytes } from 'node:crypto'
 import { promisify } from 'node:util'
 import type { AddressInfo } from 'node:net'
 import { rig } from './rig.js'
+import { clusterId } from '../../../infra/kafka/lib/cluster-id.mjs'
 
 const run = promisify(execFile)
 
@@ -33,12 +33,6 @@ export async function freePort (): Promise<number> {
   return port
 }
 
-function clusterId (): string {
-  const b = randomBytes(16)
-  b[6] = (b[6]! & 0x0f) | 0x40
-  b[8] = (b[8]! & 0x3f) | 0x80
-  return b.toString('base64url')
-}
 
 async function accepts (port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -1,0 +1,2 @@
+/** A KRaft cluster id (cluster-id.mjs). */
+export function clusterId (): string
