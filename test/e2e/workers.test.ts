@@ -10,6 +10,7 @@ import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connectAsync, type MqttClient } from 'mqtt'
+import WebSocket from 'ws'
 import {
   rig, createTopic, uniqueTopic, eventually, manifests, kafkaEndpoint, dataflow, freePort, startRedis, startDeviceLoad,
   kcatConsume, checkAgainstKafka, reportFault, adminClient, startTestPostgres
@@ -42,7 +43,8 @@ async function startWorkers (t: Test): Promise<Workers> {
   // The primary's line once every worker is ready (a worker answers /readyz as soon as it alone is).
   await eventually(async () => log.join('').includes('flowgate listening with 2 workers') ? true : undefined, 90_000, `the workers ready: ${log.join('')}`)
   const workerPids = (): number[] => execFileSync('pgrep', ['-P', String(proc.pid)]).toString().trim().split('\n').filter(Boolean).map(Number)
-  await eventually(async () => workerPids().length === 2 ? true : undefined, 30_000, `two worker processes (${workerPids().join(', ')}): ${log.join('')}`)
+  const children = (): string => execFileSync('ps', ['-o', 'pid,etimes,args', '--ppid', String(proc.pid)]).toString()
+  await eventually(async () => workerPids().length === 2 ? true : undefined, 30_000, `two worker processes: ${children()}`)
   return { proc, http, mqtt, log, workerPids }
 }
 
@@ -86,6 +88,40 @@ t.test('devices on different workers are one broker\'s: live and retained messag
     return await Promise.race([retained, sleep(10_000).then(() => 'nothing')])
   }))
   t.same(readers, ['running', 'running', 'running', 'running'], 'the retained message reaches new subscribers on either worker')
+})
+
+t.test('the live tail on either worker shows the messages of devices on both', async (t) => {
+  const w = await startWorkers(t)
+  const topic = uniqueTopic('workers-tail')
+  await createTopic(topic, 1)
+  const admin = adminClient(`http://127.0.0.1:${w.http}`, TOKEN)
+  t.equal((await admin.apply(manifests(
+    kafkaEndpoint({ name: 'kafka', host: r.listeners.plaintext, settings: { batching: { latencyMs: 5 } } }),
+    dataflow({ name: 'tailed', source: { endpointRef: 'default', dataSources: ['tailed/#'] }, destination: { endpointRef: 'kafka', dataDestination: topic } })
+  ))).status, 200)
+  await eventually(async () => (await admin.get(`/api/v1/namespaces/${NS}/dataflows/tailed`)).body.status?.conditions?.[0]?.status === 'True' ? true : undefined, 30_000, 'the dataflow Ready')
+  await sleep(1000)
+
+  // Two readers: the primary deals HTTP connections in turn, so they land on both workers (as the devices do).
+  const tails = await Promise.all([0, 1].map(async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${w.http}/api/v1/tail?dataflow=tailed`, { headers: { authorization: `Bearer ${TOKEN}` } })
+    const seen: string[] = []
+    ws.on('message', (data) => { seen.push((JSON.parse(String(data)) as { payload: { data: string } }).payload.data) })
+    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject) })
+    t.teardown(() => ws.terminate())
+    return seen
+  }))
+  await sleep(500)
+  const devices = await Promise.all(Array.from({ length: 4 }, async (_, i) => {
+    const d = await connectAsync(`mqtt://127.0.0.1:${w.mqtt}`, { protocolVersion: 5, clientId: `tailed-${i}` })
+    t.teardown(() => d.endAsync())
+    return d
+  }))
+  for (let n = 0; n < 10; n++) for (const [i, d] of devices.entries()) await d.publishAsync(`tailed/${i}`, `d${i}-${n}`, { qos: 1 })
+  const every = devices.flatMap((_, i) => Array.from({ length: 10 }, (_, n) => `d${i}-${n}`)).sort()
+  await eventually(async () => tails.every((seen) => seen.length >= every.length) ? true : undefined, 15_000, `both tails saw all 40 messages: ${tails.map((s) => s.length).join(', ')}`)
+  await sleep(300)
+  for (const [i, seen] of tails.entries()) t.same([...seen].sort(), every, `tail ${i + 1}: every device's messages once, whichever worker took them`)
 })
 
 t.test('a worker SIGKILLed under load: it is replaced, its devices carry on through the other, every acknowledged message is in Kafka in order', async (t) => {

@@ -13,6 +13,7 @@ import { startEgress, createFlowFactories, createDataflowMetrics, type ResourceR
 import { gatewayDefaults, type GatewayOptions } from './options.js'
 import { FG_ERR_CONFIGMAP_MISSING, FG_ERR_SECRET_MISSING } from './errors.js'
 import { workerIndex, workerShare } from './workers.js'
+import { workerTailHub } from './worker-tail.js'
 import { workerMetrics } from './worker-metrics.js'
 
 export interface Gateway {
@@ -67,7 +68,7 @@ export async function startGateway (opts: Partial<GatewayOptions> & { logger?: L
       }
     }
     // The live tail (GET /api/v1/tail): the egress reports what Kafka acknowledged, the admin API serves readers.
-    const tail = createTailHub()
+    const tail = workerIndex() !== undefined ? workerTailHub() : createTailHub()
     const egress = startEgress({
       store,
       source: ingress,

@@ -16,6 +16,7 @@ import type { Logger } from 'pino'
 import { AggregatorRegistry } from 'prom-client'
 import { FG_ERR_GATEWAY_WORKER } from './errors.js'
 import { answerMetricsAsks } from './worker-metrics.js'
+import { relayTails } from './worker-tail.js'
 
 /** What a worker tells the primary once it is ready. */
 export interface WorkerReady { flowgate: 'ready', http: { host: string, port: number }, mqtt: { host: string, port: number } }
@@ -54,11 +55,15 @@ export async function startGatewayWorkers (count: number, log: Logger): Promise<
   const workers = new Map<number, Worker>()
   let closing = false
   const answerMetrics = answerMetricsAsks(new AggregatorRegistry())
+  const tails = relayTails()
+  // Structured clone on the cluster channel: the live tail's events carry their payloads as bytes.
+  cluster.setupPrimary({ serialization: 'advanced' })
 
   function fork (index: number): Promise<WorkerReady> {
     const worker = cluster.fork({ FLOWGATE_WORKER_INDEX: String(index), FLOWGATE_WORKER_COUNT: String(count) })
     workers.set(index, worker)
     answerMetrics(worker)
+    tails.attach(index, worker)
     return new Promise((resolve, reject) => {
       let ready = false
       worker.on('message', (m: Partial<WorkerReady>) => {
@@ -69,6 +74,7 @@ export async function startGatewayWorkers (count: number, log: Logger): Promise<
       })
       worker.once('exit', (code, signal) => {
         if (workers.get(index) === worker) workers.delete(index)
+        tails.forget(index, worker)
         if (!ready) return reject(FG_ERR_GATEWAY_WORKER(index, code, signal))
         if (closing) return
         // Its devices reconnect to the other workers, and resend what it had not acknowledged.

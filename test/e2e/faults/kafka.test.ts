@@ -9,6 +9,10 @@ import { rig, uniqueTopic, kcatConsume, startTestGateway, eventually, manifests,
 // says OUT_OF_ORDER_SEQUENCE_NUMBER once, the broker is stopped and started again. Afterwards kcat reads the topic:
 // every message that got a success PUBACK must be there, each key's sequence in order, and the ledger balanced.
 
+// Three scenarios of 20–60 s each (one waits out the producer's 30 s request timeout), behind a Kafka broker of this
+// file's own that starts and stops with it: past the suite's 180 s per file when the gateways are `--workers` ones
+// (FLOWGATE_TEST_WORKERS: each start and drain is a process tree's) on a machine busy with another file.
+t.setTimeout(300_000)
 const r = await rig()
 // The gateway bootstraps through the proxy too.
 const { proxy, broker, via, close } = await startBrokerBehindProxy()
