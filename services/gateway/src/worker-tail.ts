@@ -6,19 +6,10 @@
  * filtered to one dataflow, costs the other messages a filter check and nothing more (DESIGN §3).
  *
  * The events' payloads cross as bytes: the cluster channel uses the structured-clone serialization
- * (workers.ts forks with `serialization: 'advanced'`).
+ * (workers.ts forks with `serialization: 'advanced'`). The primary's side is tail-relay.ts.
  */
-import type { Worker } from 'node:cluster'
 import { createTailHub, keyOf, matchesFilter, type TailEvent, type TailFilter, type TailHub } from '@flowgate/admin'
-
-/** Worker → primary: the filters of this worker's readers, whenever they change. */
-interface TailReaders { flowgate: 'tail-readers', filters: TailFilter[] }
-/** Primary → worker: the filters of every other worker's readers. */
-interface TailElsewhere { flowgate: 'tail-elsewhere', filters: TailFilter[] }
-/** Either way: one event for readers on other workers. */
-interface TailRelay { flowgate: 'tail-event', event: TailEvent }
-
-type Message = Partial<TailReaders | TailElsewhere | TailRelay> | undefined
+import type { TailMessage, TailReaders, TailRelay } from './tail-relay.js'
 
 /** In a worker: a hub whose readers see every worker's messages, and whose messages reach every worker's readers. */
 export function workerTailHub (): TailHub {
@@ -30,8 +21,8 @@ export function workerTailHub (): TailHub {
     const key = keyOf(event)
     return elsewhere.some((f) => matchesFilter(f, key))
   }
-  const send = (m: TailReaders | TailRelay): void => { process.send?.(m) }
-  process.on('message', (m: Message) => {
+  const send = (m: TailReaders<TailFilter> | TailRelay<TailEvent>): void => { process.send?.(m) }
+  process.on('message', (m: TailMessage<TailFilter, TailEvent>) => {
     if (m?.flowgate === 'tail-elsewhere' && Array.isArray(m.filters)) elsewhere = m.filters
     else if (m?.flowgate === 'tail-event' && m.event !== undefined) local.publish(m.event)
   })
@@ -62,33 +53,3 @@ export function workerTailHub (): TailHub {
   }
 }
 
-/** In the primary: relays readers' filters and events between the workers; `forget` when a worker exits. */
-export function relayTails (): { attach: (index: number, worker: Worker) => void, forget: (index: number, worker: Worker) => void } {
-  const workers = new Map<number, { worker: Worker, filters: TailFilter[] }>()
-  function tellEveryone (): void {
-    for (const [index, w] of workers) {
-      const others = [...workers].filter(([i]) => i !== index).flatMap(([, o]) => o.filters)
-      if (w.worker.isConnected()) w.worker.send({ flowgate: 'tail-elsewhere', filters: others } satisfies TailElsewhere)
-    }
-  }
-  return {
-    attach (index, worker) {
-      workers.set(index, { worker, filters: [] })
-      tellEveryone()
-      worker.on('message', (m: Message) => {
-        if (m?.flowgate === 'tail-readers' && Array.isArray(m.filters)) {
-          const entry = workers.get(index)
-          if (entry?.worker === worker) { entry.filters = m.filters; tellEveryone() }
-        } else if (m?.flowgate === 'tail-event' && m.event !== undefined) {
-          const key = keyOf(m.event)
-          for (const [i, w] of workers) {
-            if (i !== index && w.worker.isConnected() && w.filters.some((f) => matchesFilter(f, key))) w.worker.send({ flowgate: 'tail-event', event: m.event } satisfies TailRelay)
-          }
-        }
-      })
-    },
-    forget (index, worker) {
-      if (workers.get(index)?.worker === worker && workers.delete(index)) tellEveryone()
-    }
-  }
-}

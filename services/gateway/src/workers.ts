@@ -16,7 +16,7 @@ import type { Logger } from 'pino'
 import { AggregatorRegistry } from 'prom-client'
 import { FG_ERR_GATEWAY_WORKER } from './errors.js'
 import { answerMetricsAsks } from './worker-metrics.js'
-import { relayTails } from './worker-tail.js'
+import { relayTails } from './tail-relay.js'
 
 /** What a worker tells the primary once it is ready. */
 export interface WorkerReady { flowgate: 'ready', http: { host: string, port: number }, mqtt: { host: string, port: number } }

@@ -111,7 +111,9 @@ export async function startChildGateway (nodeArgs: string[] = [], startArgs: str
   const child = spawn(process.execPath, [...gatewayNodeFlags, ...nodeArgs, ...extraArgs, cliBin, 'start', '--http-port', String(await freePort()), '--mqtt-port', String(await freePort()), '--data-dir', dataDir, '--log-level', 'info', ...startArgs],
     { cwd: repo, env: { ...process.env, FLOWGATE_ADMIN_TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'] })
   const addr = await firstLine(child, (line) => {
-    if (!line.includes(startArgs.includes('--workers') ? 'flowgate listening with' : 'flowgate listening')) return undefined
+    // `--workers N` (N > 1): the primary's line once every worker is ready; one process says `flowgate listening:`.
+    const workers = Number(startArgs[startArgs.indexOf('--workers') + 1] ?? 1)
+    if (!line.includes(startArgs.includes('--workers') && workers > 1 ? 'flowgate listening with' : 'flowgate listening')) return undefined
     const { mqtt, http } = JSON.parse(line) as { mqtt: string, http: string }
     return { mqttPort: Number(new URL(mqtt).port), httpBase: http }
   }, 'flowgate start')

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util'
-import { startGateway, startGatewayWorkers, workerIndex, reportReady } from '@flowgate/gateway'
+import { startGatewayWorkers, workerIndex, reportReady } from '@flowgate/gateway/workers'
 import { pino } from 'pino'
 import { FG_ERR_CLI_USAGE } from '../errors.js'
 import { flagOrEnv, portFlag } from '../flags.js'
@@ -59,6 +59,7 @@ export async function start (argv: string[]): Promise<number> {
     const running = await startGatewayWorkers(workers, log)
     return runUntilSignal(running, log)
   }
+  const { startGateway } = await import('@flowgate/gateway')
   const index = workerIndex()
   const instanceId = flagOrEnv(values, 'instance-id')
   const gateway = await startGateway({
