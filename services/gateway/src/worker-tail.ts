@@ -8,7 +8,7 @@
  * The events' payloads cross as bytes: the cluster channel uses the structured-clone serialization
  * (workers.ts forks with `serialization: 'advanced'`). The primary's side is tail-relay.ts.
  */
-import { createTailHub, keyOf, matchesFilter, type TailEvent, type TailFilter, type TailHub } from '@flowgate/admin'
+import { createTailHub, keyOf, matchesFilter, type TailEvent, type TailFilter, type TailHub, type TailKey } from '@flowgate/admin'
 import type { TailMessage, TailReaders, TailRelay } from './tail-relay.js'
 
 /** In a worker: a hub whose readers see every worker's messages, and whose messages reach every worker's readers. */
@@ -16,11 +16,7 @@ export function workerTailHub (): TailHub {
   const local = createTailHub()
   const filters = new Set<TailFilter>()
   let elsewhere: TailFilter[] = []
-  const wantedElsewhere = (event: TailEvent): boolean => {
-    if (elsewhere.length === 0) return false
-    const key = keyOf(event)
-    return elsewhere.some((f) => matchesFilter(f, key))
-  }
+  const wantedElsewhere = (key: TailKey): boolean => elsewhere.length > 0 && elsewhere.some((f) => matchesFilter(f, key))
   const send = (m: TailReaders<TailFilter> | TailRelay<TailEvent>): void => { process.send?.(m) }
   process.on('message', (m: TailMessage<TailFilter, TailEvent>) => {
     if (m?.flowgate === 'tail-elsewhere' && Array.isArray(m.filters)) elsewhere = m.filters
@@ -31,13 +27,13 @@ export function workerTailHub (): TailHub {
     get readers () { return local.readers },
     publish (event) {
       local.publish(event)
-      if (wantedElsewhere(event)) send({ flowgate: 'tail-event', event })
+      if (wantedElsewhere(keyOf(event))) send({ flowgate: 'tail-event', event })
     },
     publishLazy (key, build) {
       let event: TailEvent | undefined
       const once = (): TailEvent => (event ??= build())
       local.publishLazy(key, once)
-      if (elsewhere.some((f) => matchesFilter(f, key))) send({ flowgate: 'tail-event', event: once() })
+      if (wantedElsewhere(key)) send({ flowgate: 'tail-event', event: once() })
     },
     subscribe (filter, opts) {
       const reader = local.subscribe(filter, opts)

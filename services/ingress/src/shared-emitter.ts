@@ -102,7 +102,8 @@ class SubscriptionRegistry {
     mq.subConn.on('message', (channel: string, message: string) => { if (channel === CHANGED) this.announced(message) })
     mq.subConn.on('close', () => { this.synced = false })
     mq.subConn.on('ready', () => { void this.subscribeAndSync() })
-    this.timer = setInterval(() => { void this.publishOwn().then(() => this.sync()) }, refreshMs)
+    // A refresh that fails (Redis away) is reported and tried again at the next tick, never an unhandled rejection.
+    this.timer = setInterval(() => { this.publishOwn().then(() => this.sync(), this.onError) }, refreshMs)
     this.timer.unref()
   }
 

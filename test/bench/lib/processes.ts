@@ -112,8 +112,8 @@ export async function startChildGateway (nodeArgs: string[] = [], startArgs: str
     { cwd: repo, env: { ...process.env, FLOWGATE_ADMIN_TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'] })
   const addr = await firstLine(child, (line) => {
     // `--workers N` (N > 1): the primary's line once every worker is ready; one process says `flowgate listening:`.
-    const workers = Number(startArgs[startArgs.indexOf('--workers') + 1] ?? 1)
-    if (!line.includes(startArgs.includes('--workers') && workers > 1 ? 'flowgate listening with' : 'flowgate listening')) return undefined
+    const at = startArgs.indexOf('--workers')
+    if (!line.includes(at >= 0 && Number(startArgs[at + 1]) > 1 ? 'flowgate listening with' : 'flowgate listening')) return undefined
     const { mqtt, http } = JSON.parse(line) as { mqtt: string, http: string }
     return { mqttPort: Number(new URL(mqtt).port), httpBase: http }
   }, 'flowgate start')
