@@ -12,20 +12,23 @@ import { topicRecords } from './lib/baselines.js'
 import { benchFlow } from './lib/bench-flow.js'
 import { probePreload, raiseFileLimit, startFleetAedes, startLoadProcess, type LoadProcess } from './lib/fleet-processes.js'
 import type { FleetLoadResult } from './lib/fleet-load.js'
-import { summariseProfile, type ProfileSummary } from './lib/fleet-profile.js'
+import { summariseHeapProfile, summariseProfile, type HeapSummary, type ProfileSummary } from './lib/fleet-profile.js'
 import { flag } from './lib/flags.js'
 import { percentiles } from './lib/percentiles.js'
+import { bucketQuantileMs, histogramDelta, meanMs, readHistogram, shareAboveMs, type Histogram } from './lib/prom-histogram.js'
+import { kafkaFloor, type KafkaFloor } from './lib/fleet-kafka-floor.js'
 
 // `pnpm bench fleet [--devices N] [--rate R] [--seconds S] [--warmup S] [--loaders K] [--protocol 4|5]
-// [--targets aedes,flowgate,workers] [--workers N] [--profile]`: run.ts leaves `--flag value` pairs to the benches.
+// [--targets aedes,kafka,flowgate,workers] [--workers N] [--profile | --profile=heap]`: run.ts leaves `--flag value` pairs to the benches.
 const DEVICES = Number(flag('devices') ?? 10_000)
 const RATE = Number(flag('rate') ?? 2)
 const MEASURE_MS = Number(flag('seconds') ?? 30) * 1000
 const WARMUP_MS = Number(flag('warmup') ?? 5) * 1000
 const LOADERS = Number(flag('loaders') ?? Math.min(8, Math.max(2, Math.ceil(DEVICES / 2500))))
 const PROTOCOL = Number(flag('protocol') ?? 5) as 4 | 5
-const TARGETS = (flag('targets') ?? 'aedes,flowgate').split(',')
-const PROFILE = process.argv.includes('--profile')
+const TARGETS = (flag('targets') ?? 'aedes,kafka,flowgate').split(',')
+/** `--profile`: a CPU profile of the window; `--profile=heap`: a sampling heap profile (what outlived a scavenge). */
+const PROFILE = process.argv.includes('--profile=heap') ? 'heap' : process.argv.includes('--profile=snapshot') ? 'snapshot' : process.argv.includes('--profile') ? '1' : undefined
 /** The `workers` target: `flowgate start --workers N` with PostgreSQL and Redis on this machine. */
 const WORKERS = Number(flag('workers') ?? 2)
 const PAYLOAD = 256
@@ -63,7 +66,10 @@ interface TargetRun {
   loads: FleetLoadResult[]
   probe?: ProbeStats
   profile?: ProfileSummary
+  heap?: HeapSummary
   records?: number
+  /** From the gateway's /metrics, the window alone: each message's take → Kafka ack, and each produce request. */
+  stages?: { send: Histogram, produce: Histogram }
   /** The machine's 1-minute load average as the window opened and closed (others share the box). */
   load: [number, number]
 }
@@ -76,13 +82,21 @@ const sleep = async (ms: number): Promise<void> => await new Promise((resolve) =
  * One target: connect the fleet (idle cost), publish (warm-up, then the measured window with the broker's CPU, RSS
  * and probe), drain, disconnect.
  */
-async function runFleet (label: string, broker: { pid: number, mqttPort: number, probed: boolean }, probeOut: string, log: (line: string) => void): Promise<Omit<TargetRun, 'records'>> {
+async function runFleet (label: string, broker: { pid: number, mqttPort: number, probed: boolean, httpBase?: string }, probeOut: string, log: (line: string) => void): Promise<Omit<TargetRun, 'records'>> {
   // A --workers gateway is a primary and its workers: CPU and memory are the sum over the process tree. The probe
   // (SIGUSR2, whose default action ends a process) runs only in a broker started with it.
   const tree = processTree(broker.pid)
   const cpu = (): number => tree.reduce((n, pid) => n + procCpuSeconds(pid), 0)
   const memory = (): { rssMb: number, peakMb: number } => tree.map(procMemory).reduce((a, b) => ({ rssMb: a.rssMb + b.rssMb, peakMb: a.peakMb + b.peakMb }))
   const askProbe = (): void => { if (broker.probed) process.kill(broker.pid, 'SIGUSR2') }
+  // The gateway's own stage histograms, scraped as the window opens and closes (two renders of /metrics: cheap).
+  const scrape = async (): Promise<TargetRun['stages']> => {
+    if (broker.httpBase === undefined) return undefined
+    const text = await (await fetch(`${broker.httpBase}/metrics`)).text()
+    return { send: readHistogram(text, 'aio_dataflow_send_latency_seconds'), produce: readHistogram(text, 'aio_dataflow_kafka_produce_request_seconds') }
+  }
+  let stagesAtOpen: Promise<TargetRun['stages']> = Promise.resolve(undefined)
+  let stagesAtClose: Promise<TargetRun['stages']> = Promise.resolve(undefined)
   const loads: LoadProcess[] = await Promise.all(Array.from({ length: LOADERS }, async () => await startLoadProcess()))
   try {
     await sleep(1000)
@@ -114,10 +128,11 @@ async function runFleet (label: string, broker: { pid: number, mqttPort: number,
     const startAt = Date.now() + 500
     let c0 = 0; let c1 = 0; let rssLoadedMb = 0
     const load: [number, number] = [NaN, NaN]
-    const opened = sleep(startAt + WARMUP_MS - Date.now()).then(() => { c0 = cpu(); load[0] = loadavg()[0]!; askProbe() })
+    const opened = sleep(startAt + WARMUP_MS - Date.now()).then(() => { c0 = cpu(); load[0] = loadavg()[0]!; askProbe(); stagesAtOpen = scrape() })
     const closed = sleep(startAt + WARMUP_MS + MEASURE_MS - Date.now()).then(() => {
       c1 = cpu()
       askProbe()
+      stagesAtClose = scrape()
       rssLoadedMb = memory().rssMb
       load[1] = loadavg()[0]!
     })
@@ -127,13 +142,19 @@ async function runFleet (label: string, broker: { pid: number, mqttPort: number,
     const probe = existsSync(probeOut) ? JSON.parse(readFileSync(probeOut, 'utf8')) as ProbeStats : undefined
     const profileFile = `${probeOut}.cpuprofile`
     const profile = existsSync(profileFile) ? summariseProfile(profileFile) : undefined
-    // FLOWGATE_BENCH_CPU_PROF=<dir>: keep the window's profile there (open it in Chrome DevTools or speedscope).
-    if (profile && process.env.FLOWGATE_BENCH_CPU_PROF) {
-      mkdirSync(process.env.FLOWGATE_BENCH_CPU_PROF, { recursive: true })
-      const kept = join(process.env.FLOWGATE_BENCH_CPU_PROF, `fleet-${label.replace(/\W+/g, '-')}-${DEVICES}-${Date.now()}.cpuprofile`)
-      copyFileSync(profileFile, kept)
-      log(`${label}: CPU profile of the window kept in ${kept}`)
+    const heapFile = `${probeOut}.heapprofile`
+    const heap = existsSync(heapFile) ? summariseHeapProfile(heapFile) : undefined
+    // FLOWGATE_BENCH_CPU_PROF=<dir>: keep the window's profiles there (open them in Chrome DevTools or speedscope).
+    const keepDir = process.env.FLOWGATE_BENCH_CPU_PROF
+    for (const ext of ['cpuprofile', 'heapprofile', 'heapsnapshot']) {
+      if (keepDir === undefined || !existsSync(`${probeOut}.${ext}`)) continue
+      mkdirSync(keepDir, { recursive: true })
+      const kept = join(keepDir, `fleet-${label.replace(/\W+/g, '-')}-${DEVICES}-${Date.now()}.${ext}`)
+      copyFileSync(`${probeOut}.${ext}`, kept)
+      log(`${label}: ${ext} of the window kept in ${kept}`)
     }
+    const [open, close] = await Promise.all([stagesAtOpen, stagesAtClose])
+    const stages = open && close ? { send: histogramDelta(open.send, close.send), produce: histogramDelta(open.produce, close.produce) } : undefined
     const sum = (k: keyof FleetLoadResult): number => results.reduce((n, r) => n + (r[k] as number), 0)
     const latency = percentiles(results)
     return {
@@ -157,6 +178,8 @@ async function runFleet (label: string, broker: { pid: number, mqttPort: number,
       loads: results,
       probe,
       profile,
+      heap,
+      stages,
       load
     }
   } finally {
@@ -215,10 +238,21 @@ function describeRun (t: TargetRun): string[] {
     const gc = Object.entries(t.probe.gc).map(([k, g]) => `${k} ${g.count}× ${g.totalMs.toFixed(0)} ms (max ${g.maxMs.toFixed(1)})`).join(', ')
     lines.push(`${t.label}: broker event loop busy ${pct(t.probe.elu)}, delay p50 ${t.probe.eld.p50.toFixed(1)} / p99 ${t.probe.eld.p99.toFixed(1)} / p99.9 ${t.probe.eld.p999.toFixed(1)} / max ${t.probe.eld.max.toFixed(0)} ms; GC ${gcTotal.toFixed(0)} ms = ${pct(gcTotal / t.probe.windowMs)} of the window (${gc}); heap used ${t.probe.heapUsedMb.toFixed(0)} MB`)
   }
+  if (t.stages) {
+    const { send, produce } = t.stages
+    const le = (h: Histogram, q: number): string => `≤ ${bucketQuantileMs(h, q)}`
+    lines.push(`${t.label}: /metrics in the window: a message from the broker's hand-over to Kafka's ack (batch wait + queue + request) mean ${meanMs(send).toFixed(1)} ms, p50 ${le(send, 0.5)}, p99 ${le(send, 0.99)} ms, ${pct(shareAboveMs(send, 10))} over 10 ms, ${pct(shareAboveMs(send, 25))} over 25 ms`)
+    lines.push(`${t.label}: /metrics in the window: ${fmt(produce.count)} produce requests (${(send.count / produce.count).toFixed(0)} records each), sent → acked mean ${meanMs(produce).toFixed(1)} ms, p50 ${le(produce, 0.5)}, p99 ${le(produce, 0.99)} ms, ${pct(shareAboveMs(produce, 10))} over 10 ms, ${pct(shareAboveMs(produce, 25))} over 25 ms`)
+  }
   if (t.profile) {
     const p = t.profile
     lines.push(`${t.label}: CPU profile of the window: busy ${fmt(p.busyMs)} of ${fmt(p.totalMs)} ms sampled, GC ${pct(p.gcMs / p.busyMs)} of busy; by package: ${p.byPackage.map((x) => `${x.name} ${pct(x.share)}`).join(', ')}`)
     for (const f of p.top) lines.push(`${t.label}:   ${(100 * f.share).toFixed(1).padStart(5)}%  ${f.name}`)
+  }
+  if (t.heap) {
+    const h = t.heap
+    lines.push(`${t.label}: heap profile: ~${h.survivedMb.toFixed(1)} MB allocated in the window outlived a scavenge (alive at its end or promoted and collected since); by package: ${h.byPackage.map((x) => `${x.name} ${pct(x.share)}`).join(', ')}`)
+    for (const f of h.top) lines.push(`${t.label}:   ${(100 * f.share).toFixed(1).padStart(5)}%  ${f.mb.toFixed(2).padStart(6)} MB  ${f.name}`)
   }
   return lines
 }
@@ -246,7 +280,8 @@ export const fleetBench: Bench = {
     await admin.connect()
     const dir = mkdtempSync(join(tmpdir(), 'flowgate-fleet-'))
     const runs: TargetRun[] = []
-    const profileEnv = PROFILE ? { FLOWGATE_FLEET_PROBE_PROFILE: '1' } : {}
+    let floor: KafkaFloor | undefined
+    const profileEnv = PROFILE ? { FLOWGATE_FLEET_PROBE_PROFILE: PROFILE } : {}
     try {
       if (TARGETS.includes('aedes')) {
         const probeOut = join(dir, 'aedes.json')
@@ -254,6 +289,13 @@ export const fleetBench: Bench = {
         const aedes = await startFleetAedes(['--import', probePreload], { ...process.env, ...profileEnv, FLOWGATE_FLEET_PROBE_OUT: probeOut })
         try { runs.push(await runFleet('aedes alone', { ...aedes, probed: true }, probeOut, log)) } finally { await aedes.close() }
         for (const line of describeRun(runs.at(-1)!)) log(line)
+      }
+      if (TARGETS.includes('kafka')) {
+        const topic = uniqueTopic('bench-fleet-floor')
+        await createTopic(topic, PARTITIONS)
+        log(`Kafka's own producer (ProducerPerformance) at the fleet's ${fmt(DEVICES * RATE)} records/s, acks=all, linger.ms=5, idempotent: the Kafka ack latency on this machine…`)
+        floor = await kafkaFloor(r, { topic, rate: DEVICES * RATE, warmupMs: WARMUP_MS, measureMs: MEASURE_MS, recordBytes: PAYLOAD, lingerMs: 5 })
+        log(`Kafka alone: ${fmt(floor.rate)} records/s, send → ack p50 ${floor.p50} / p99 ${floor.p99} / p99.9 ${floor.p999} / max ${floor.max} ms over ${fmt(floor.records)} records (ms, whole)`)
       }
       if (TARGETS.includes('flowgate')) {
         const probeOut = join(dir, 'flowgate.json')
@@ -285,9 +327,10 @@ export const fleetBench: Bench = {
     if (aedes && fg) {
       const idle = (t: TargetRun): number => (t.rssConnectedMb - t.rssBeforeMb) * 1024 / t.connected
       notes.push(
-        `targets (issue 20): p99 ${fg.latency.p99.toFixed(1)} ms vs 2 × aedes' ${aedes.latency.p99.toFixed(1)} + 5 = ${(2 * aedes.latency.p99 + 5).toFixed(1)} ms; RSS ${fg.rssLoadedMb.toFixed(0)} MB vs aedes + 25 % = ${(aedes.rssLoadedMb * 1.25).toFixed(0)} MB; idle connection ${idle(fg).toFixed(1)} KB (target ≤ 20 KB, aedes alone ${idle(aedes).toFixed(1)} KB)`
+        `targets (issue 20): p99 ${fg.latency.p99.toFixed(1)} ms vs 2 × aedes' ${aedes.latency.p99.toFixed(1)} + 5 = ${(2 * aedes.latency.p99 + 5).toFixed(1)} ms${floor ? ` (Kafka's own producer at this rate: p99 ${floor.p99} ms from send to ack)` : ''}; RSS ${fg.rssLoadedMb.toFixed(0)} MB vs aedes + 25 % = ${(aedes.rssLoadedMb * 1.25).toFixed(0)} MB; idle connection ${idle(fg).toFixed(1)} KB (target ≤ 20 KB, aedes alone ${idle(aedes).toFixed(1)} KB)`
       )
     }
+    if (floor) notes.push(`Kafka alone (ProducerPerformance, ${fmt(floor.rate)} records/s, acks=all, linger.ms=5): send → ack p50 ${floor.p50} / p99 ${floor.p99} / p99.9 ${floor.p999} ms — the least a PUBACK held until Kafka's ack can wait here`)
     notes.push(
       ...table(runs),
       `fleet: ${fmt(DEVICES)} devices in ${LOADERS} load processes from ${SOURCES[0]}–${SOURCES.at(-1)} to 127.0.0.1, each publishing every ${(1000 / RATE).toFixed(0)} ms (phases spread), MQTT ${PROTOCOL === 5 ? '5' : '3.1.1'} clean sessions, keep-alive 60 s; ${WARMUP_MS / 1000} s warm-up, ${MEASURE_MS / 1000} s measured, ≤ ${DRAIN_MS / 1000} s drain`,

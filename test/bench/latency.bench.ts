@@ -4,6 +4,7 @@ import type { Bench, Measurement } from './lib/types.js'
 import { runLoad, type LoadResult, type LoadSpec } from './lib/load.js'
 import { startChildGateway, startChildIngress, procCpuSeconds } from './lib/processes.js'
 import { benchFlow } from './lib/bench-flow.js'
+import { bucketQuantileMs, readHistogram } from './lib/prom-histogram.js'
 
 /** FLOWGATE_BENCH_RATES: the paced rates (msg/s), comma-separated. */
 const RATES = (process.env.FLOWGATE_BENCH_RATES ?? '10000,20000,40000').split(',').map(Number).filter((n) => n > 0)
@@ -15,12 +16,6 @@ const spec = (url: string, ratePerSecond: number): LoadSpec => ({
 })
 const ms = (n: number): string => n.toFixed(1)
 
-/** The upper bound of the bucket holding the 99th percentile of a Prometheus histogram in /metrics text. */
-function histogramP99 (metrics: string, name: string): number {
-  const buckets = [...metrics.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"[^}]*\\} (\\d+)`, 'gm'))].map((m) => ({ le: m[1] === '+Inf' ? Infinity : Number(m[1]), n: Number(m[2]) }))
-  const total = buckets.at(-1)?.n ?? 0
-  return (buckets.find((b) => b.n >= total * 0.99)?.le ?? NaN) * 1000
-}
 const gauge = (metrics: string, name: string): number => Number(new RegExp(`^${name} ([\\d.e+-]+)$`, 'm').exec(metrics)?.[1] ?? NaN) * 1000
 
 async function paced (url: string, rate: number, pid: number): Promise<{ load: LoadResult, cpu: number }> {
@@ -61,7 +56,7 @@ export const latencyBench: Bench = {
         await metricsText() // the event-loop lag histogram restarts at each scrape
         const run = await paced(`mqtt://127.0.0.1:${gw.mqttPort}`, rate, gw.pid)
         const metrics = await metricsText()
-        flowgate.push({ rate, ...run, produceP99: histogramP99(metrics, 'aio_dataflow_kafka_produce_request_seconds'), lagP99: gauge(metrics, 'nodejs_eventloop_lag_p99_seconds') })
+        flowgate.push({ rate, ...run, produceP99: bucketQuantileMs(readHistogram(metrics, 'aio_dataflow_kafka_produce_request_seconds'), 0.99), lagP99: gauge(metrics, 'nodejs_eventloop_lag_p99_seconds') })
       }
     } finally { await gw.close() }
 

@@ -1,4 +1,5 @@
 import { CliError, FG_ERR_CLI_USAGE } from './errors.js'
+import { applyRuntimeV8Flags } from './node-flags.js'
 
 type Command = (argv: string[]) => Promise<number>
 type Loaded = { run: Command, usage: string }
@@ -17,6 +18,9 @@ const commands: Record<string, () => Promise<Loaded>> = {
   passwd: async () => { const m = await import('./commands/passwd.js'); return { run: (argv) => m.passwd(argv), usage: m.passwdUsage } },
   tail: async () => { const m = await import('./commands/tail.js'); return { run: (argv) => m.tail(argv), usage: m.tailUsage } }
 }
+
+/** The commands whose processes carry messages: they run with the gateway's runtime V8 flags. */
+const messageCarriers = new Set(['start', 'ingress', 'egress'])
 
 async function usage (): Promise<string> {
   const loaded = await Promise.all(Object.values(commands).map(async (load) => (await load()).usage))
@@ -50,6 +54,7 @@ export async function main (argv: string[]): Promise<number> {
       process.stdout.write(`usage: ${loaded.usage}\n`)
       return 0
     }
+    if (messageCarriers.has(name)) applyRuntimeV8Flags()
     return await loaded.run(rest)
   } catch (err) {
     return report(err)

@@ -8,10 +8,12 @@
 // - GC: pauses by kind (PerformanceObserver 'gc' entries), total and longest, ms.
 // With FLOWGATE_FLEET_PROBE_PROFILE=1 it also samples a V8 CPU profile of the window alone (node:inspector, in
 // process: the first SIGUSR2 starts it, the second writes `${FLOWGATE_FLEET_PROBE_OUT}.cpuprofile`), so connecting
-// the fleet and shutting down are not in it, as they would be with --cpu-prof.
+// the fleet and shutting down are not in it, as they would be with --cpu-prof; with =heap, a sampling heap profile
+// of the window (`.heapprofile`: what was allocated in it and still lived at its end).
 import { monitorEventLoopDelay, performance, PerformanceObserver, constants } from 'node:perf_hooks'
 import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector'
+import { writeHeapSnapshot } from 'node:v8'
 
 const out = process.env.FLOWGATE_FLEET_PROBE_OUT
 if (out) {
@@ -38,15 +40,28 @@ if (out) {
   }).observe({ entryTypes: ['gc'] })
   let session
   const profile = () => {
-    if (process.env.FLOWGATE_FLEET_PROBE_PROFILE !== '1') return
+    const kind = process.env.FLOWGATE_FLEET_PROBE_PROFILE
+    // snapshot: one heap snapshot 5 s into the window (`.heapsnapshot`; it stops the process for seconds, so the
+    // window's latencies mean nothing then): what each connection and each message in flight hold.
+    if (kind === 'snapshot' && session === undefined) {
+      session = null
+      setTimeout(() => writeHeapSnapshot(`${out}.heapsnapshot`), 5000).unref()
+      return
+    }
+    if (kind !== '1' && kind !== 'heap') return
     if (session === undefined) {
       session = new Session()
       session.connect()
-      session.post('Profiler.enable', () => session.post('Profiler.start'))
+      // heap: V8's sampling heap profiler (one sample per ~16 KB allocated), by the stack that allocated them. What
+      // it returns at the window's end is every sampled object that outlived a scavenge: still alive, or promoted
+      // and collected later by a mark-compact — what scavenges had to copy, and why.
+      if (kind === 'heap') session.post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true })
+      else session.post('Profiler.enable', () => session.post('Profiler.start'))
       return
     }
-    session.post('Profiler.stop', (err, res) => {
-      if (!err) writeFileSync(`${out}.cpuprofile`, JSON.stringify(res.profile))
+    const [method, file] = kind === 'heap' ? ['HeapProfiler.stopSampling', `${out}.heapprofile`] : ['Profiler.stop', `${out}.cpuprofile`]
+    session.post(method, (err, res) => {
+      if (!err) writeFileSync(file, JSON.stringify(res.profile))
       session.disconnect()
       session = undefined
     })

@@ -51,3 +51,42 @@ export function summariseProfile (file: string, topN = 20): ProfileSummary {
     [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([name, us]) => ({ name, selfMs: us / 1000, share: us / busy }))
   return { totalMs: total / 1000, busyMs: busy / 1000, gcMs: gc / 1000, top: rank(fn, topN), byPackage: rank(pkg, 12) }
 }
+
+interface HeapNode { callFrame: { functionName: string, url: string, lineNumber: number }, selfSize: number, children: HeapNode[] }
+
+export interface HeapSummary {
+  /**
+   * Sampled bytes allocated in the window that outlived a scavenge: alive at its end, or promoted and collected by a
+   * mark-compact since (an estimate: V8 scales each sample by the sampling interval).
+   */
+  survivedMb: number
+  /** By allocating function, and by the nearest caller outside node's own code (who asked for it). */
+  top: Array<{ name: string, mb: number, share: number }>
+  byPackage: Array<{ name: string, mb: number, share: number }>
+}
+
+/** A V8 sampling heap profile (.heapprofile, from HeapProfiler.stopSampling): surviving bytes by allocation site. */
+export function summariseHeapProfile (file: string, topN = 20): HeapSummary {
+  const root = (JSON.parse(readFileSync(file, 'utf8')) as { head: HeapNode }).head
+  const fn = new Map<string, number>()
+  const pkg = new Map<string, number>()
+  let total = 0
+  const label = (f: HeapNode['callFrame']): string => `${f.functionName || '(anonymous)'} ${f.url ? `${where(f.url)} ${f.url.split('/').pop()}:${f.lineNumber + 1}` : ''}`.trim()
+  // Attributed to the innermost frame that is not node's own (a Buffer or a stream is allocated inside node: the
+  // question is which package's code asked for it), shown with the frame that allocated it.
+  const walk = (n: HeapNode, owner: HeapNode['callFrame'] | undefined): void => {
+    const mine = n.callFrame.url !== '' && !n.callFrame.url.startsWith('node:') ? n.callFrame : owner
+    if (n.selfSize > 0) {
+      total += n.selfSize
+      const name = mine && mine !== n.callFrame ? `${label(n.callFrame)} ← ${label(mine)}` : label(n.callFrame)
+      fn.set(name, (fn.get(name) ?? 0) + n.selfSize)
+      const w = mine ? where(mine.url) : '(node)'
+      pkg.set(w, (pkg.get(w) ?? 0) + n.selfSize)
+    }
+    for (const c of n.children) walk(c, mine)
+  }
+  walk(root, undefined)
+  const rank = (m: Map<string, number>, n: number): HeapSummary['top'] =>
+    [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([name, bytes]) => ({ name, mb: bytes / 2 ** 20, share: bytes / total }))
+  return { survivedMb: total / 2 ** 20, top: rank(fn, topN), byPackage: rank(pkg, 12) }
+}
