@@ -29,3 +29,33 @@ t.test('after applyRuntimeV8Flags, scavenges run on the main thread alone', asyn
   t.ok(scavenges.length > 3, `${scavenges.length} scavenges traced`)
   t.same(scavenges.map((l) => /background\.scavenge\.parallel=([\d.]+)/.exec(l)?.[1]).filter((ms) => ms !== '0.00'), [], 'no helper-thread time')
 })
+
+// The wiring: `flowgate start` sets them before it loads the gateway, however node was started (here without them).
+t.test('flowgate start runs its scavenges on the main thread alone', async (t) => {
+  const { spawn } = await import('node:child_process')
+  const { mkdtempSync, rmSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const dataDir = mkdtempSync(join(tmpdir(), 'flowgate-node-flags-'))
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
+  const bin = new URL('../bin/flowgate.mjs', import.meta.url).pathname
+  const child = spawn(process.execPath, ['--trace-gc-nvp', '--max-semi-space-size=1', bin, 'start', '--http-port', '0', '--mqtt-port', '0', '--data-dir', dataDir, '--log-level', 'info'], {
+    env: { ...process.env, FLOWGATE_ADMIN_TOKEN: 'node-flags-test-token-0123456789' }, stdio: ['ignore', 'pipe', 'pipe']
+  })
+  t.teardown(() => { child.kill('SIGKILL') })
+  let out = ''
+  child.stdout.on('data', (b: Buffer) => { out += b.toString() })
+  const http = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`flowgate start exited ${code}: ${out.slice(-2000)}`)))
+    const poll = setInterval(() => {
+      const m = /"http":"(http:\/\/[^"]+)"/.exec(out)
+      if (m) { clearInterval(poll); resolve(m[1]!) }
+    }, 50)
+  })
+  const listening = out.length
+  // Some allocation after start-up (a 1 MB young generation fills fast), so scavenges happen while it serves.
+  for (let i = 0; i < 200; i++) await (await fetch(`${http}/metrics`)).text()
+  const scavenges = out.slice(listening).split('\n').filter((l) => l.includes(' gc=s '))
+  t.ok(scavenges.length >= 1, `${scavenges.length} scavenges while serving`)
+  t.same(scavenges.map((l) => /background\.scavenge\.parallel=([\d.]+)/.exec(l)?.[1]).filter((ms) => ms !== '0.00'), [], 'no helper-thread time')
+})
