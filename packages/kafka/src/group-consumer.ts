@@ -4,7 +4,8 @@
  * lives here, so a move to another client touches this file only:
  *
  * - Commit after delivery: a partition's offset is committed only up to what `onBatch` reported delivered; records of
- *   a batch it did not report stay in Kafka and are read again (by this member or the partition's next owner).
+ *   a batch it did not report stay in Kafka and are read again (by this member or the partition's next owner). The
+ *   commits leave off the delivery path, one request for all partitions marked meanwhile (offset-committer.ts).
  * - The group (issue 18, item 7): every wait stays well under the session timeout and a timer heartbeats while a
  *   batch is in hand, so a member whose destination is slow keeps its partitions. A heartbeat or commit that says the
  *   group is rebalancing (or no longer knows this member) is not swallowed: `batch.stopped()` turns true for every
@@ -23,6 +24,7 @@ import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs'
 import type { Logger } from 'pino'
 import { toKafkaEndpointError, type KafkaEndpointError } from './errors.js'
 import { consumerAssigners } from './subscription-assigner.js'
+import { createOffsetCommitter, type OffsetCommitter } from './offset-committer.js'
 
 /** A record as the consumer hands it over (kafkajs' shape: Buffers, offsets and timestamps as decimal strings). */
 export type ConsumedRecord = KafkaMessage
@@ -38,7 +40,8 @@ export interface GroupBatch {
   readonly records: readonly ConsumedRecord[]
   /** True once the batch must take no more records: the group is rebalancing, or the consumer stops. */
   stopped: () => boolean
-  /** `records[0…count)` are delivered: commits the offset after the last of them. A refused commit because the
+  /** `records[0…count)` are delivered: the offset after the last of them is committed, in the background with the
+   * member's other partitions (offset-committer.ts); a batch that stops waits for it. A refused commit because the
    * group moved on stops the batch instead of throwing (the next owner reads from the last commit). */
   commit: (count: number) => Promise<void>
 }
@@ -111,6 +114,7 @@ export function startGroupConsumer (s: GroupConsumerSettings): GroupConsumer {
   const { options, logger: log } = s
   const abort = new AbortController()
   const consumers: Consumer[] = []
+  const committers: OffsetCommitter[] = []
   const views: Array<{ assigned: Array<{ topic: string, partition: number }> }> = []
   const joinResolvers: Array<() => void> = []
   const joins: Array<Promise<void>> = []
@@ -180,6 +184,17 @@ export function startGroupConsumer (s: GroupConsumerSettings): GroupConsumer {
       maxBytesPerPartition: options.maxBytesPerPartition
     })
     consumers.push(consumer)
+    const committer: OffsetCommitter = createOffsetCommitter({
+      commit: async (offsets) => { await consumer.commitOffsets(offsets) },
+      // The generation is over: the next owner starts from the last commit that got through (duplicates, no gap).
+      refused: needsRejoin,
+      onRefused: (err) => {
+        member.rejoin ??= err
+        log.debug({ instance, err: err.message }, 'commit refused: rejoining')
+      },
+      onError: (err) => log.warn({ instance, err: err.message }, 'offset commit failed; sent again')
+    })
+    committers.push(committer)
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       const assignment = e.payload.memberAssignment as Record<string, number[]>
       view.assigned = Object.entries(assignment).flatMap(([topic, parts]) => parts.map((partition) => ({ topic, partition })))
@@ -211,15 +226,8 @@ export function startGroupConsumer (s: GroupConsumerSettings): GroupConsumer {
           committed = count
           const last = records[count - 1]!.offset
           resolveOffset(last)
-          // Kafka's committed offset is the next one to read.
-          try {
-            await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }] })
-          } catch (err) {
-            if (!needsRejoin(err)) throw err
-            // The generation is over: the next owner starts from the last commit that got through (duplicates, no gap).
-            member.rejoin ??= err as Error
-            log.debug({ instance, err: (err as Error).message }, 'commit refused: rejoining')
-          }
+          // Kafka's committed offset is the next one to read. Sent in the background with the other partitions' marks.
+          committer.mark(batch.topic, batch.partition, (BigInt(last) + 1n).toString())
         }
         // Heartbeats while the batch is in hand (kafkajs sends one only when the interval passed): a rebalance is
         // noticed within an interval, and a member waiting for its destination is never evicted for silence.
@@ -231,6 +239,8 @@ export function startGroupConsumer (s: GroupConsumerSettings): GroupConsumer {
         }, Math.max(100, Math.floor(options.heartbeatIntervalMs / 2)))
         try {
           await s.onBatch({ instance, topic: batch.topic, partition: batch.partition, records, stopped, commit })
+          // Stopping (a rebalance, a close): what was delivered is committed while the partitions are still ours.
+          if (stopped()) await committer.flush()
         } finally {
           clearInterval(keeper)
         }
@@ -275,6 +285,7 @@ export function startGroupConsumer (s: GroupConsumerSettings): GroupConsumer {
         return
       } catch (err) {
         s.onError(toKafkaEndpointError(err))
+        committers.length = 0
         for (const c of consumers.splice(0)) await c.disconnect().catch(() => {})
         await sleep(s.retryDelay(attempt))
       }
@@ -293,6 +304,8 @@ export function startGroupConsumer (s: GroupConsumerSettings): GroupConsumer {
       abort.abort()
       clearInterval(lagTimer)
       await starting
+      // Delivered is committed before the members leave the group (a commit after that would be refused).
+      await Promise.all(committers.splice(0).map(async (c) => await c.flush()))
       await Promise.all(consumers.splice(0).map((c) => c.disconnect().catch((err: Error) => log.debug({ err: err.message }, 'consumer disconnect'))))
       await admin?.disconnect().catch(() => {})
     }

@@ -118,3 +118,17 @@ t.test('without fromBeginning a topic new to the group starts at its end: only r
   t.equal(await untilCommitted(groupId, topic, '3'), '3')
   t.same(seen, ['new'])
 })
+
+t.test('what was delivered before a close is committed when close resolves (commits leave in the background)', async (t) => {
+  const { topic, kafka } = await topicWith(['0', '1', '2', '3', '4'])
+  const groupId = uniqueTopic('group')
+  let delivered!: () => void
+  const all = new Promise<void>((resolve) => { delivered = resolve })
+  const group = consume(kafka, groupId, topic, async (b) => {
+    await b.commit(b.records.length)
+    if (b.records.at(-1)!.value!.toString() === '4') delivered()
+  })
+  await all
+  await group.close()
+  t.equal(await committed(groupId, topic), '5', 'read back at once, no waiting')
+})
