@@ -19,7 +19,7 @@ import { bucketQuantileMs, histogramDelta, meanMs, readHistogram, shareAboveMs, 
 import { kafkaFloor, type KafkaFloor } from './lib/fleet-kafka-floor.js'
 
 // `pnpm bench fleet [--devices N] [--rate R] [--seconds S] [--warmup S] [--loaders K] [--protocol 4|5]
-// [--targets aedes,kafka,flowgate,workers] [--workers N] [--profile | --profile=heap]`: run.ts leaves `--flag value` pairs to the benches.
+// [--targets aedes,kafka,flowgate,workers] [--workers N] [--profile | --profile=heap | --profile=snapshot]`: run.ts leaves `--flag value` pairs to the benches.
 const DEVICES = Number(flag('devices') ?? 10_000)
 const RATE = Number(flag('rate') ?? 2)
 const MEASURE_MS = Number(flag('seconds') ?? 30) * 1000
@@ -27,8 +27,12 @@ const WARMUP_MS = Number(flag('warmup') ?? 5) * 1000
 const LOADERS = Number(flag('loaders') ?? Math.min(8, Math.max(2, Math.ceil(DEVICES / 2500))))
 const PROTOCOL = Number(flag('protocol') ?? 5) as 4 | 5
 const TARGETS = (flag('targets') ?? 'aedes,kafka,flowgate').split(',')
-/** `--profile`: a CPU profile of the window; `--profile=heap`: a sampling heap profile (what outlived a scavenge). */
-const PROFILE = process.argv.includes('--profile=heap') ? 'heap' : process.argv.includes('--profile=snapshot') ? 'snapshot' : process.argv.includes('--profile') ? '1' : undefined
+/**
+ * `--profile`: a CPU profile of the window (the probe's kind '1'); `--profile=heap`: a sampling heap profile (what
+ * outlived a scavenge); `--profile=snapshot`: one heap snapshot. The probe (fleet-probe.mjs) takes the kind as is.
+ */
+const profileArg = process.argv.find((a) => a === '--profile' || a.startsWith('--profile='))
+const PROFILE = profileArg === undefined ? undefined : profileArg === '--profile' ? '1' : profileArg.slice('--profile='.length)
 /** The `workers` target: `flowgate start --workers N` with PostgreSQL and Redis on this machine. */
 const WORKERS = Number(flag('workers') ?? 2)
 const PAYLOAD = 256
