@@ -17,9 +17,10 @@ import { flag } from './lib/flags.js'
 import { percentiles } from './lib/percentiles.js'
 import { bucketQuantileMs, histogramDelta, meanMs, readHistogram, shareAboveMs, type Histogram } from './lib/prom-histogram.js'
 import { kafkaFloor, type KafkaFloor } from './lib/fleet-kafka-floor.js'
+import { pinCores, type CpuPinning } from './lib/cpu-pin.js'
 
 // `pnpm bench fleet [--devices N] [--rate R] [--seconds S] [--warmup S] [--loaders K] [--protocol 4|5]
-// [--targets aedes,kafka,flowgate,workers] [--workers N] [--profile | --profile=heap | --profile=snapshot]`: run.ts leaves `--flag value` pairs to the benches.
+// [--targets aedes,kafka,flowgate,workers] [--workers N] [--profile | --profile=heap|alloc|snapshot] [--pin]`: run.ts leaves `--flag value` pairs to the benches.
 const DEVICES = Number(flag('devices') ?? 10_000)
 const RATE = Number(flag('rate') ?? 2)
 const MEASURE_MS = Number(flag('seconds') ?? 30) * 1000
@@ -29,10 +30,13 @@ const PROTOCOL = Number(flag('protocol') ?? 5) as 4 | 5
 const TARGETS = (flag('targets') ?? 'aedes,kafka,flowgate').split(',')
 /**
  * `--profile`: a CPU profile of the window (the probe's kind '1'); `--profile=heap`: a sampling heap profile (what
- * outlived a scavenge); `--profile=snapshot`: one heap snapshot. The probe (fleet-probe.mjs) takes the kind as is.
+ * outlived a scavenge); `--profile=alloc`: the same of every allocation; `--profile=snapshot`: one heap snapshot. The probe (fleet-probe.mjs) takes the kind as is.
  */
 const profileArg = process.argv.find((a) => a === '--profile' || a.startsWith('--profile='))
 const PROFILE = profileArg === undefined ? undefined : profileArg === '--profile' ? '1' : profileArg.slice('--profile='.length)
+/** `--pin`: the broker under test (aedes alone, then Flowgate) on the last core alone; see lib/cpu-pin.ts. */
+const PIN = process.argv.includes('--pin')
+let pinning: CpuPinning | null = null
 /** The `workers` target: `flowgate start --workers N` with PostgreSQL and Redis on this machine. */
 const WORKERS = Number(flag('workers') ?? 2)
 const PAYLOAD = 256
@@ -90,6 +94,7 @@ async function runFleet (label: string, broker: { pid: number, mqttPort: number,
   // A --workers gateway is a primary and its workers: CPU and memory are the sum over the process tree. The probe
   // (SIGUSR2, whose default action ends a process) runs only in a broker started with it.
   const tree = processTree(broker.pid)
+  pinning?.pinBroker(tree)
   const cpu = (): number => tree.reduce((n, pid) => n + procCpuSeconds(pid), 0)
   const memory = (): { rssMb: number, peakMb: number } => tree.map(procMemory).reduce((a, b) => ({ rssMb: a.rssMb + b.rssMb, peakMb: a.peakMb + b.peakMb }))
   const askProbe = (): void => { if (broker.probed) process.kill(broker.pid, 'SIGUSR2') }
@@ -255,7 +260,8 @@ function describeRun (t: TargetRun): string[] {
   }
   if (t.heap) {
     const h = t.heap
-    lines.push(`${t.label}: heap profile: ~${h.survivedMb.toFixed(1)} MB allocated in the window outlived a scavenge (alive at its end or promoted and collected since); by package: ${h.byPackage.map((x) => `${x.name} ${pct(x.share)}`).join(', ')}`)
+    const what = PROFILE === 'alloc' ? `allocated in the window (${(h.survivedMb * 1024 * 1024 / Math.max(1, t.latency.count)).toFixed(0)} bytes per message)` : 'allocated in the window outlived a scavenge (alive at its end or promoted and collected since)'
+    lines.push(`${t.label}: heap profile: ~${h.survivedMb.toFixed(1)} MB ${what}; by package: ${h.byPackage.map((x) => `${x.name} ${pct(x.share)}`).join(', ')}`)
     for (const f of h.top) lines.push(`${t.label}:   ${(100 * f.share).toFixed(1).padStart(5)}%  ${f.mb.toFixed(2).padStart(6)} MB  ${f.name}`)
   }
   return lines
@@ -279,6 +285,7 @@ export const fleetBench: Bench = {
     const perLoader = Math.ceil(DEVICES / LOADERS)
     log(`open files: ${fmt(limit)} for the broker (needs ${fmt(DEVICES)} + its own) and each load process (${fmt(perLoader)} devices)`)
     if (limit < DEVICES + 500) throw new Error(`the open-file limit is ${limit}: a broker holding ${DEVICES} devices needs more (raise the hard limit, e.g. run as a user with CAP_SYS_RESOURCE or \`ulimit -Hn\` in the shell that runs the bench), or ask for fewer --devices`)
+    if (PIN && TARGETS.includes('workers')) throw new Error('--pin gives the broker under test one core: run the workers target without it')
     const r = await rig()
     const admin = new Kafka({ ...kafkaConfig(r, 'plaintext', 'bench-fleet'), logLevel: logLevel.NOTHING }).admin()
     await admin.connect()
@@ -287,6 +294,10 @@ export const fleetBench: Bench = {
     let floor: KafkaFloor | undefined
     const profileEnv = PROFILE ? { FLOWGATE_FLEET_PROBE_PROFILE: PROFILE } : {}
     try {
+      if (PIN) {
+        pinning = pinCores([r.pid])
+        if (pinning) log(`pinned: the broker under test on core ${pinning.brokerCores} alone; Kafka (pid ${r.pid}), the load processes and the bench on ${pinning.otherCores}`)
+      }
       if (TARGETS.includes('aedes')) {
         const probeOut = join(dir, 'aedes.json')
         log('aedes alone (services/ingress, no interceptor: PUBACK at once), child process…')
@@ -319,6 +330,7 @@ export const fleetBench: Bench = {
       }
       if (TARGETS.includes('workers')) runs.push(await runWorkers(r, admin, dir, log))
     } finally {
+      pinning?.release()
       await admin.disconnect()
       rmSync(dir, { recursive: true, force: true })
     }
@@ -338,7 +350,7 @@ export const fleetBench: Bench = {
     notes.push(
       ...table(runs),
       `fleet: ${fmt(DEVICES)} devices in ${LOADERS} load processes from ${SOURCES[0]}–${SOURCES.at(-1)} to 127.0.0.1, each publishing every ${(1000 / RATE).toFixed(0)} ms (phases spread), MQTT ${PROTOCOL === 5 ? '5' : '3.1.1'} clean sessions, keep-alive 60 s; ${WARMUP_MS / 1000} s warm-up, ${MEASURE_MS / 1000} s measured, ≤ ${DRAIN_MS / 1000} s drain`,
-      `cores: ${cpus().length} shared by Kafka, the broker and the load processes; a shared machine: compare within one run`
+      pinning ? `cores: ${cpus().length}; the broker under test alone on core ${pinning.brokerCores}, Kafka and the load processes on ${pinning.otherCores}; a shared machine: compare within one run` : `cores: ${cpus().length} shared by Kafka, the broker and the load processes; a shared machine: compare within one run`
     )
     const m = (t: TargetRun): Measurement => ({ label: `${t.label} (publish→PUBACK)`, messagesPerSecond: t.windowRate, p99Ms: t.latency.p99, rssMb: t.rssLoadedMb })
     const [baseline, ...candidates] = runs.map(m)

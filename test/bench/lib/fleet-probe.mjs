@@ -9,7 +9,8 @@
 // With FLOWGATE_FLEET_PROBE_PROFILE=1 it also samples a V8 CPU profile of the window alone (node:inspector, in
 // process: the first SIGUSR2 starts it, the second writes `${FLOWGATE_FLEET_PROBE_OUT}.cpuprofile`), so connecting
 // the fleet and shutting down are not in it, as they would be with --cpu-prof; with =heap, a sampling heap profile
-// of the window (`.heapprofile`: what was allocated in it and still lived at its end).
+// of the window (`.heapprofile`: what was allocated in it and outlived a scavenge); with =alloc, the same of
+// everything allocated in it (what fills the young generation, so how often a scavenge pauses the loop).
 import { monitorEventLoopDelay, performance, PerformanceObserver, constants } from 'node:perf_hooks'
 import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector'
@@ -48,18 +49,20 @@ if (out) {
       setTimeout(() => writeHeapSnapshot(`${out}.heapsnapshot`), 5000).unref()
       return
     }
-    if (kind !== '1' && kind !== 'heap') return
+    const heap = kind === 'heap' || kind === 'alloc'
+    if (kind !== '1' && !heap) return
     if (session === undefined) {
       session = new Session()
       session.connect()
       // heap: V8's sampling heap profiler (one sample per ~16 KB allocated), by the stack that allocated them. What
       // it returns at the window's end is every sampled object that outlived a scavenge: still alive, or promoted
       // and collected later by a mark-compact — what scavenges had to copy, and why.
-      if (kind === 'heap') session.post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true })
+      // alloc: also what died young, so the profile is everything allocated in the window.
+      if (heap) session.post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: kind === 'alloc' })
       else session.post('Profiler.enable', () => session.post('Profiler.start'))
       return
     }
-    const [method, file] = kind === 'heap' ? ['HeapProfiler.stopSampling', `${out}.heapprofile`] : ['Profiler.stop', `${out}.cpuprofile`]
+    const [method, file] = heap ? ['HeapProfiler.stopSampling', `${out}.heapprofile`] : ['Profiler.stop', `${out}.cpuprofile`]
     session.post(method, (err, res) => {
       if (!err) writeFileSync(file, JSON.stringify(res.profile))
       session.disconnect()
