@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { Kafka, logLevel } from 'kafkajs'
 import { rig, createTopic, uniqueTopic, kafkaConfig } from '@flowgate/testkit'
 import type { Bench, Measurement } from './lib/types.js'
-import { startChildGateway, procMemory, procCpuSeconds, processTree } from './lib/processes.js'
+import { startChildGateway, procMemory, procCpuSeconds, processTree, machineCpuTicks } from './lib/processes.js'
 import { startTestPostgres, startRedis } from '@flowgate/testkit'
 import { topicRecords } from './lib/baselines.js'
 import { benchFlow } from './lib/bench-flow.js'
@@ -37,6 +37,8 @@ const PROFILE = profileArg === undefined ? undefined : profileArg === '--profile
 /** `--pin`: the broker under test (aedes alone, then Flowgate) on the last core alone; see lib/cpu-pin.ts. */
 const PIN = process.argv.includes('--pin')
 let pinning: CpuPinning | null = null
+/** The rig's Kafka broker (its JVM): its CPU over each window is printed beside the broker's. */
+let kafkaPid = 0
 /** The `workers` target: `flowgate start --workers N` with PostgreSQL and Redis on this machine. */
 const WORKERS = Number(flag('workers') ?? 2)
 const PAYLOAD = 256
@@ -80,6 +82,8 @@ interface TargetRun {
   stages?: { send: Histogram, produce: Histogram }
   /** The machine's 1-minute load average as the window opened and closed (others share the box). */
   load: [number, number]
+  /** Over the window: the share of all cores busy, and Kafka's broker (the rig's JVM) in cores. */
+  machine: { busy: number, kafkaCores: number }
 }
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US')
@@ -137,9 +141,12 @@ async function runFleet (label: string, broker: { pid: number, mqttPort: number,
     const startAt = Date.now() + 500
     let c0 = 0; let c1 = 0; let rssLoadedMb = 0
     const load: [number, number] = [NaN, NaN]
-    const opened = sleep(startAt + WARMUP_MS - Date.now()).then(() => { c0 = cpu(); load[0] = loadavg()[0]!; askProbe(); stagesAtOpen = scrape() })
+    let m0 = machineCpuTicks(); let m1 = m0; let k0 = 0; let k1 = 0
+    const opened = sleep(startAt + WARMUP_MS - Date.now()).then(() => { c0 = cpu(); m0 = machineCpuTicks(); k0 = procCpuSeconds(kafkaPid); load[0] = loadavg()[0]!; askProbe(); stagesAtOpen = scrape() })
     const closed = sleep(startAt + WARMUP_MS + MEASURE_MS - Date.now()).then(() => {
       c1 = cpu()
+      m1 = machineCpuTicks()
+      k1 = procCpuSeconds(kafkaPid)
       askProbe()
       stagesAtClose = scrape()
       rssLoadedMb = memory().rssMb
@@ -189,7 +196,8 @@ async function runFleet (label: string, broker: { pid: number, mqttPort: number,
       profile,
       heap,
       stages,
-      load
+      load,
+      machine: { busy: (m1.busy - m0.busy) / Math.max(1, m1.total - m0.total), kafkaCores: (k1 - k0) / (MEASURE_MS / 1000) }
     }
   } finally {
     await Promise.all(loads.map(async (l) => await l.close()))
@@ -240,7 +248,8 @@ function describeRun (t: TargetRun): string[] {
     `${t.label}: ${fmt(t.windowRate)} PUBACKs/s in the window; publish→PUBACK p50 ${t.latency.p50.toFixed(1)} / p99 ${t.latency.p99.toFixed(1)} / p99.9 ${t.latency.p999.toFixed(1)} / max ${t.latency.max.toFixed(0)} ms; broker CPU ${pct(t.cpuShare)}`,
     `${t.label}: RSS ${t.rssBeforeMb.toFixed(0)} → ${t.rssConnectedMb.toFixed(0)} MB connected (idle ${((t.rssConnectedMb - t.rssBeforeMb) * 1024 / t.connected).toFixed(1)} KB/conn) → ${t.rssLoadedMb.toFixed(0)} MB publishing (${((t.rssLoadedMb - t.rssBeforeMb) * 1024 / t.connected).toFixed(1)} KB/conn), peak ${t.peakMb.toFixed(0)} MB`,
     `${t.label}: ${fmt(t.published)} published, ${fmt(t.acked)} PUBACKs${t.failed ? `, ${fmt(t.failed)} refused` : ''}${t.unacked ? `, ${fmt(t.unacked)} never acked` : ''}${t.overflow ? `, ${fmt(t.overflow)} skipped (device window full)` : ''}${t.closed ? `, ${fmt(t.closed)} connections closed` : ''}${t.records !== undefined ? `; ${fmt(t.records)} records in Kafka` : ''}`,
-    `${t.label}: load processes' event loops busy ${t.loads.map((l) => pct(l.elu)).join(' / ')}, loop delay max ${Math.max(...t.loads.map((l) => l.eldMaxMs)).toFixed(0)} ms, publishes late by p99 ${Math.max(...t.loads.map((l) => l.lagP99Ms)).toFixed(1)} / max ${Math.max(...t.loads.map((l) => l.lagMaxMs)).toFixed(0)} ms; machine load average ${t.load[0].toFixed(1)} → ${t.load[1].toFixed(1)} on ${cpus().length} cores`
+    `${t.label}: load processes' event loops busy ${t.loads.map((l) => pct(l.elu)).join(' / ')}, loop delay max ${Math.max(...t.loads.map((l) => l.eldMaxMs)).toFixed(0)} ms, publishes late by p99 ${Math.max(...t.loads.map((l) => l.lagP99Ms)).toFixed(1)} / max ${Math.max(...t.loads.map((l) => l.lagMaxMs)).toFixed(0)} ms; machine load average ${t.load[0].toFixed(1)} → ${t.load[1].toFixed(1)} on ${cpus().length} cores`,
+    `${t.label}: the machine's ${cpus().length} cores ${pct(t.machine.busy)} busy over the window; Kafka's broker used ${pct(t.machine.kafkaCores)} of a core, the broker under test ${pct(t.cpuShare)}`
   ]
   if (t.probe) {
     const gcTotal = Object.values(t.probe.gc).reduce((n, g) => n + g.totalMs, 0)
@@ -287,6 +296,7 @@ export const fleetBench: Bench = {
     if (limit < DEVICES + 500) throw new Error(`the open-file limit is ${limit}: a broker holding ${DEVICES} devices needs more (raise the hard limit, e.g. run as a user with CAP_SYS_RESOURCE or \`ulimit -Hn\` in the shell that runs the bench), or ask for fewer --devices`)
     if (PIN && TARGETS.includes('workers')) throw new Error('--pin gives the broker under test one core: run the workers target without it')
     const r = await rig()
+    kafkaPid = r.pid
     const admin = new Kafka({ ...kafkaConfig(r, 'plaintext', 'bench-fleet'), logLevel: logLevel.NOTHING }).admin()
     await admin.connect()
     const dir = mkdtempSync(join(tmpdir(), 'flowgate-fleet-'))

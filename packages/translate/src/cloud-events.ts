@@ -40,11 +40,12 @@ export interface HeaderPair { name: string, value: string, cloudEvent: boolean }
 
 export function applyCloudEvents (userProperties: UserProperties, mode: CloudEventAttributes | undefined, input: CloudEventsInput): HeaderPair[] {
   const plain = userProperties.map(([name, value]): HeaderPair => ({ name, value, cloudEvent: false }))
-  if (mode === undefined) return plain
+  // Propagate: "If the message doesn't contain the required properties, the message is passed through as is." Fewer
+  // user properties than required attributes is the common case (a device sending none), decided without a look-up.
+  if (mode === undefined || (mode === 'Propagate' && userProperties.length < CLOUD_EVENTS_REQUIRED.length)) return plain
   const first = new Map<string, number>()
   userProperties.forEach(([name], i) => { if ((ALL as readonly string[]).includes(name) && !first.has(name)) first.set(name, i) })
   const hasRequired = CLOUD_EVENTS_REQUIRED.every((a) => first.has(a))
-  // Propagate: "If the message doesn't contain the required properties, the message is passed through as is."
   if (mode === 'Propagate' && !hasRequired) return plain
   const out = plain.map((p, i) => first.get(p.name) === i ? { name: CLOUD_EVENTS_HEADER_PREFIX + p.name, value: p.value, cloudEvent: true } : p)
   if (mode === 'CreateOrRemap') {

@@ -6,9 +6,9 @@ import { applyCloudEvents } from './cloud-events.js'
 import { remainingExpiry } from './message-expiry.js'
 import { builtInPropertiesToHeaders, type Headers } from './mqtt-properties-to-headers.js'
 import { decidePartition } from './partition-key.js'
-import { checkContext, droppedIfThrows, resolveSettings, uuidGenerator, type ResolvedSettings } from './settings.js'
+import { checkContext, droppedIfThrows, invalidMessage, resolveSettings, uuidGenerator, type ResolvedSettings } from './settings.js'
 import { resolveKafkaTopic } from './topic-template.js'
-import type { MqttMessage, ToKafkaResult, TranslateContext, TranslateSettings } from './types.js'
+import type { MqttMessage, ToKafkaOk, ToKafkaResult, TranslateContext, TranslateSettings } from './types.js'
 import { userPropertiesFrom } from './user-properties.js'
 import { utf8Encode } from './utf8.js'
 
@@ -23,7 +23,12 @@ export function translateMqttToKafka (messages: readonly MqttMessage[], settings
 export function translateMqttMessage (m: MqttMessage, settings: TranslateSettings | undefined, ctx: TranslateContext): ToKafkaResult {
   const s = resolveSettings(settings)
   checkContext(ctx)
-  return droppedIfThrows(() => translateOne(m, s, ctx, uuidGenerator(ctx)))
+  // droppedIfThrows inline: this runs once per message on the gateway's path, where a closure each is garbage each.
+  try {
+    return translateOne(m, s, ctx, uuidGenerator(ctx))
+  } catch (err) {
+    return invalidMessage(err)
+  }
 }
 
 function translateOne (m: MqttMessage, s: ResolvedSettings, ctx: TranslateContext, randomUUID: () => string): ToKafkaResult {
@@ -65,13 +70,8 @@ function translateOne (m: MqttMessage, s: ResolvedSettings, ctx: TranslateContex
     if (s.copyMqttProperties || p.cloudEvent) headers.push([p.name, utf8Encode(p.value)])
   }
 
-  const record = {
-    topic: topic.topic,
-    key: partition.key,
-    value: m.payload,
-    headers,
-    ...(partition.partition !== undefined ? { partition: partition.partition } : {})
-  }
+  const record: ToKafkaOk['record'] = { topic: topic.topic, key: partition.key, value: m.payload, headers }
+  if (partition.partition !== undefined) record.partition = partition.partition
   return partition.staticPartitionOf !== undefined ? { ok: true, record, staticPartitionOf: partition.staticPartitionOf } : { ok: true, record }
 }
 

@@ -122,8 +122,10 @@ export class MqttToKafkaFlow {
     this.observer.state?.('degraded', 'FG_ERR_KAFKA_NOT_ANSWERING', `no answer from Kafka for ${Math.round(silentMs / 1000)} s (${this.inFlight} messages in flight); they stay unacknowledged until it answers`)
   }
 
+  /** Every publish asks every flow: a plain loop, where `some` with an arrow made a closure per publish. */
   matches (topic: string): boolean {
-    return this.matchers.some((match) => match(topic))
+    for (const match of this.matchers) if (match(topic)) return true
+    return false
   }
 
   /** Messages held: queued, in flight, waiting to retry, and over capacity (unacknowledged). */

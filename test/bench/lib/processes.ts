@@ -26,6 +26,14 @@ export function procCpuSeconds (pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
+/** The machine's CPU time so far, busy and in all, in clock ticks (`/proc/stat`, every core): busy ÷ all = load. */
+export function machineCpuTicks (): { busy: number, total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number)
+  const [, , , idle = 0, iowait = 0] = fields
+  const total = fields.reduce((a, b) => a + b, 0)
+  return { busy: total - idle - iowait, total }
+}
+
 /** A process and its children (a `--workers` primary and its workers): what their CPU and memory add up to. */
 export function processTree (pid: number): number[] {
   let children: number[] = []
