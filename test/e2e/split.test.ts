@@ -105,6 +105,14 @@ t.test('split deployment: every acknowledged message reaches Kafka through two e
   const sent1 = await metric(`http://127.0.0.1:${e1}/metrics`, 'aio_dataflow_messages_sent_total')
   t.ok(sent0 > 0 && sent1 > 0, `both egress instances sent (${sent0} / ${sent1})`)
   t.equal(sent0 + sent1, N1)
+  // The egress instances read resources through the admin API (--admin) and write their status back through it: the
+  // dataflow's status is both parts, counters summed, as `flowgate get dataflows` shows it.
+  const status = await eventually(async () => {
+    const res = await fetch(`http://127.0.0.1:${adminPort}/api/v1/dataflows`, { headers: { authorization: `Bearer ${TOKEN}` } })
+    const flow = ((await res.json()) as { items: Array<{ metadata: { name: string }, status?: { conditions: Array<{ type: string, status: string }>, counters?: { sent: number } } }> }).items.find((f) => f.metadata.name === 'split-flow')
+    return flow?.status?.counters?.sent === N1 ? flow.status : undefined
+  }, 20_000, 'the dataflow status written back by both egress instances')
+  t.equal(status.conditions.find((c) => c.type === 'Ready')?.status, 'True', 'Ready, as the egress instances report it')
 
   // Kill one egress mid-stream; the device keeps publishing and counts its PUBACKs.
   const N2 = 600

@@ -11,7 +11,7 @@ export function openApiDocument (routes: RouteDef[], prefix: string): Record<str
   const ref = (kind: string): object => ({ $ref: `#/components/schemas/${kind}` })
   const errorResponse = { content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }
   for (const route of routes) {
-    const kinds = route.url.includes(':kind') ? KINDS : [undefined]
+    const kinds = route.url.includes(':kind') ? KINDS.filter((k) => route.kinds === undefined || route.kinds.includes(k.kind)) : [undefined]
     for (const k of kinds) {
       const url = prefix + route.url.replace(':kind', k?.plural ?? '').replace(/:(\w+)/g, '{$1}')
       const params = [...route.url.matchAll(/:(\w+)/g)].map((m) => m[1]!).filter((p) => p !== 'kind')
@@ -20,7 +20,7 @@ export function openApiDocument (routes: RouteDef[], prefix: string): Record<str
         : k === undefined ? {} : route.answer === 'list' ? { type: 'object', properties: { items: { type: 'array', items: ref(k.kind) } } } : ref(k.kind)
       const body = route.body === undefined
         ? undefined
-        : { required: true, content: Object.fromEntries(BODY_CONTENT_TYPES.map((t) => [t, { schema: route.body === 'resource' && k !== undefined ? ref(k.kind) : {} }])) }
+        : { required: true, content: Object.fromEntries(BODY_CONTENT_TYPES.map((t) => [t, { schema: route.body === 'resource' && k !== undefined ? ref(k.kind) : route.body === 'status' ? { type: 'object' } : {} }])) }
       paths[url] ??= {}
       paths[url]![route.method.toLowerCase()] = {
         summary: k === undefined ? route.summary : `${route.summary} (${k.kind})`,

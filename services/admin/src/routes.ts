@@ -17,14 +17,20 @@ export interface RouteDef {
   /** OpenAPI operationId stem, Kubernetes style: `listNamespaced` + `Dataflow`. */
   id: string
   /** Which kind schema the body or answer is: `kind` (per path), `list`, `apply`, or none. */
-  body?: 'resource' | 'manifests'
+  body?: 'resource' | 'manifests' | 'status'
   answer: 'resource' | 'list' | 'apply'
   /** Statuses besides 200 this route answers with. */
   statuses: number[]
+  /** A `{kind}` route that only some kinds have (documented for those alone); every kind when absent. */
+  kinds?: string[]
   handler: (ctx: AdminContext, req: FastifyRequest, reply: FastifyReply) => Promise<unknown>
 }
 
 type Params = { kind: string, namespace?: string, name?: string }
+
+/** The kinds the runtime reports on (DESIGN §3: dataflows carry status; endpoints too, from the dataflows using them). */
+const STATUS_KINDS = ['Dataflow', 'DataflowEndpoint']
+const pluralOf = (kind: string): string => KINDS.find((k) => k.kind === kind)?.plural ?? kind
 
 function kindOf (req: FastifyRequest): KindInfo {
   const { kind } = req.params as Params
@@ -88,6 +94,32 @@ export const routes: RouteDef[] = [
       const { created, resource } = await putResource(ctx, info, namespace, name, docs[0]!.value)
       reply.code(created ? 201 : 200)
       return readView(resource, ctx.cipher)
+    }
+  },
+  {
+    method: 'PUT',
+    url: '/namespaces/:namespace/:kind/:name/status',
+    id: 'replaceStatus',
+    summary: 'Write the runtime status of a dataflow or endpoint (a split egress reading resources through this API reports here); `?writer=` names its part among several',
+    body: 'status',
+    answer: 'resource',
+    statuses: [400, 401, 404],
+    kinds: STATUS_KINDS,
+    handler: async (ctx, req) => {
+      const info = kindOf(req)
+      const { namespace, name } = req.params as Required<Params>
+      if (!STATUS_KINDS.includes(info.kind)) throw FG_ERR_BODY(`${info.plural} carry no status: only ${STATUS_KINDS.map((k) => pluralOf(k)).join(' and ')} do`)
+      const docs = parseBody(req.body)
+      const status = docs[0]?.value
+      if (docs.length !== 1 || status === null || typeof status !== 'object' || Array.isArray(status)) throw FG_ERR_BODY('the body must be one status object, e.g. {"conditions":[…]}')
+      const writer = (req.query as { writer?: unknown }).writer
+      if (writer !== undefined && (typeof writer !== 'string' || !/^[\w.-]{1,63}$/.test(writer))) throw FG_ERR_BODY('writer must be 1–63 letters, digits, ".", "-" or "_"')
+      const key = { kind: info.kind, namespace, name }
+      if (await ctx.store.get(key) === undefined) throw FG_ERR_NOT_FOUND(info.kind, namespace, name)
+      await ctx.store.setStatus(key, status, writer !== undefined ? { writer } : undefined)
+      const written = await ctx.store.get(key)
+      if (written === undefined) throw FG_ERR_NOT_FOUND(info.kind, namespace, name)
+      return readView(written, ctx.cipher)
     }
   },
   {

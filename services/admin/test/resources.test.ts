@@ -109,3 +109,37 @@ t.test('deleting what a dataflow or endpoint still names is refused with 409', a
   t.equal((await admin.call('DELETE', `${base}/configmaps/ca`)).status, 200)
   t.equal((await admin.call('DELETE', `${base}/configmaps/ca`)).status, 404)
 })
+
+t.test('PUT …/status writes a runtime\'s status: whole, or one writer\'s part merged with the others', async (t) => {
+  const admin = await testAdmin(t)
+  await admin.call('PUT', `${base}/dataflowendpoints/kafka`, kafkaEndpoint())
+  await admin.call('PUT', `${base}/dataflows/flow`, dataflow('flow', ns, 'default', 'kafka'))
+  const ready = (sent: number): Record<string, unknown> => ({ conditions: [{ type: 'Ready', status: 'True', reason: 'Running', lastTransitionTime: '2026-12-06T00:00:00.000Z' }], counters: { received: sent, sent, dropped: {}, buffered: 0 } })
+
+  const whole = await admin.call('PUT', `${base}/dataflows/flow/status`, ready(3))
+  t.equal(whole.status, 200)
+  t.equal(whole.body.status.counters.sent, 3, 'the answer is the resource with its new status')
+  t.equal((await admin.call('GET', `${base}/dataflows/flow`)).body.status.counters.sent, 3)
+
+  // Two egress replicas, each its part: a read sums them.
+  t.equal((await admin.call('PUT', `${base}/dataflows/flow/status?writer=egress-0`, ready(5))).status, 200)
+  t.equal((await admin.call('PUT', `${base}/dataflows/flow/status?writer=egress-1`, ready(7))).status, 200)
+  t.equal((await admin.call('GET', `${base}/dataflows/flow`)).body.status.counters.sent, 12)
+  t.equal((await admin.call('GET', `${base}/dataflows/flow`)).body.metadata.generation, 1, 'a status write is not a change of the resource')
+
+  const missing = await admin.call('PUT', `${base}/dataflows/nope/status`, ready(1))
+  t.equal(missing.status, 404)
+  t.equal(missing.body.code, 'FG_ERR_NOT_FOUND')
+  const profile = await admin.call('PUT', '/api/v1/namespaces/default/dataflowprofiles/default/status', ready(1))
+  t.equal(profile.status, 400)
+  t.match(profile.body.message, /dataflowprofiles carry no status/)
+  const scalar = await admin.call('PUT', `${base}/dataflows/flow/status`, 'just text')
+  t.equal(scalar.status, 400)
+  t.match(scalar.body.message, /one status object/)
+  const writer = await admin.call('PUT', `${base}/dataflows/flow/status?writer=${encodeURIComponent('a b')}`, ready(1))
+  t.equal(writer.status, 400)
+  t.match(writer.body.message, /writer must be/)
+  const anonymous = await fetch(`${admin.url}${base}/dataflows/flow/status`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ready(9)) })
+  t.equal(anonymous.status, 401, 'the token is needed, as everywhere under /api/v1')
+  t.equal((await admin.call('GET', `${base}/dataflows/flow`)).body.status.counters.sent, 12, 'refused writes change nothing')
+})

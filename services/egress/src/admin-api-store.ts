@@ -3,9 +3,12 @@ import type { Store, StoredResource, WatchEvent } from '@flowgate/store'
 import { EgressError } from './errors.js'
 
 const KINDS = ['dataflowendpoints', 'dataflows', 'dataflowprofiles', 'configmaps'] as const
+/** The kinds whose status the runtime writes, by their path segment. */
+const PLURALS: Record<string, string> = { Dataflow: 'dataflows', DataflowEndpoint: 'dataflowendpoints' }
 
 /**
- * A read-only Store over the admin REST API: list = one GET per kind, watch = a poll that diffs resource versions.
+ * A Store over the admin REST API, read-only but for statuses: list = one GET per kind, watch = a poll that diffs
+ * resource versions, setStatus = the status route.
  * For a single host without PostgreSQL (the file store has one writer: the admin). Secret values never leave the
  * admin API, so endpoints that need them fail with FG_ERR_SECRET_UNAVAILABLE in this mode.
  */
@@ -27,8 +30,19 @@ export function adminApiStore (server: string, token: string | undefined, log: L
     put: readOnly,
     putAll: readOnly,
     delete: readOnly,
-    // The admin API has no status route: dataflow status stays with the admin's own view.
-    async setStatus () {},
+    // Statuses go back through the admin API's status route, so `flowgate get dataflows` shows this runtime's view.
+    async setStatus (key, status, options) {
+      const kind = PLURALS[key.kind]
+      if (kind === undefined) return
+      const writer = options?.writer !== undefined ? `?writer=${encodeURIComponent(options.writer)}` : ''
+      const res = await fetch(`${base}/api/v1/namespaces/${encodeURIComponent(key.namespace)}/${kind}/${encodeURIComponent(key.name)}/status${writer}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify(status)
+      })
+      await res.body?.cancel()
+      if (!res.ok) throw new EgressError('FG_ERR_ADMIN_UNAVAILABLE', `admin API answered ${res.status} to a status write for ${key.kind} ${key.namespace}/${key.name}`, { permanent: false })
+    },
     async * watch (opts = {}) {
       let seen = new Map((await all()).map((r) => [keyOf(r), r]))
       while (opts.signal?.aborted !== true) {

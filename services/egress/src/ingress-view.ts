@@ -20,7 +20,7 @@ export function ingressView (store: Store, ingressHost: string): Store {
     put: (resource, options) => store.put(resource, options),
     putAll: (items) => store.putAll(items),
     delete: (key, options) => store.delete(key, options),
-    setStatus: (key, status) => store.setStatus(key, status),
+    setStatus: (key, status, options) => store.setStatus(key, status, options),
     close: () => store.close(),
     get: async (key) => { const r = await store.get(key); return r && map(r) },
     list: async (filter) => { const l = await store.list(filter); return { ...l, items: l.items.map(map) } },

@@ -63,6 +63,8 @@ export async function startStandaloneEgress (opts: StandaloneEgressOptions): Pro
       factories: createFlowFactories(reader, { mqttSource, ...(remoteTranslator ? { remoteTranslator } : {}) }),
       logger: log,
       instanceId: opts.instanceId,
+      // Replicas run the same dataflows: each writes its own part of a status, and readers sum their counters.
+      statusWriter: `egress-${opts.instanceId}`,
       options: opts.buffer,
       metrics
     })

@@ -5,7 +5,8 @@ import { pino } from 'pino'
 import type { StoredResource, WatchEvent } from '@flowgate/store'
 import { adminApiStore } from '../src/admin-api-store.js'
 
-// `flowgate egress --admin URL`: resources read (never written) through the admin REST API, changes found by polling.
+// `flowgate egress --admin URL`: resources read through the admin REST API, changes found by polling; only statuses
+// are written (the status route).
 
 const flow = (name: string, resourceVersion: string): StoredResource => ({ apiVersion: 'v1', kind: 'Dataflow', metadata: { name, namespace: 'ns', resourceVersion } as StoredResource['metadata'], spec: {} })
 
@@ -47,4 +48,32 @@ t.test('an admin API that answers with an error fails the read with FG_ERR_ADMIN
   t.teardown(() => { server.close() })
   const store = adminApiStore(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, undefined, pino({ level: 'silent' }))
   await t.rejects(store.list(), { code: 'FG_ERR_ADMIN_UNAVAILABLE' })
+})
+
+t.test('a status goes back through the status route, with the token and the writer; an error fails the write', async (t) => {
+  const seen: Array<{ method?: string, url?: string, auth?: string, body: string }> = []
+  let answer = 200
+  const server = createServer((req, res) => {
+    let body = ''
+    req.on('data', (b: Buffer) => { body += b.toString() })
+    req.on('end', () => {
+      seen.push({ method: req.method, url: req.url, auth: req.headers.authorization, body })
+      res.statusCode = answer
+      res.end('{}')
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { server.close() })
+  const store = adminApiStore(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, 'tok', pino({ level: 'silent' }))
+  const status = { conditions: [{ type: 'Ready', status: 'True' }] }
+  await store.setStatus({ kind: 'Dataflow', namespace: 'ns', name: 'a b' }, status, { writer: 'egress-1' })
+  await store.setStatus({ kind: 'DataflowEndpoint', namespace: 'ns', name: 'kafka' }, status)
+  await store.setStatus({ kind: 'DataflowProfile', namespace: 'ns', name: 'p' }, status)
+  t.same(seen.map((r) => `${r.method} ${r.url} ${r.auth}`), [
+    'PUT /api/v1/namespaces/ns/dataflows/a%20b/status?writer=egress-1 Bearer tok',
+    'PUT /api/v1/namespaces/ns/dataflowendpoints/kafka/status Bearer tok'
+  ], 'one PUT per status-bearing resource; a profile has none')
+  t.same(JSON.parse(seen[0]!.body), status)
+  answer = 404
+  await t.rejects(store.setStatus({ kind: 'Dataflow', namespace: 'ns', name: 'gone' }, status), { code: 'FG_ERR_ADMIN_UNAVAILABLE' })
 })

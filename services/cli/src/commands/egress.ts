@@ -10,8 +10,8 @@ export const egressUsage = `flowgate egress (--store postgres://…|--admin URL)
                [--instance-id 0] [--shared] [--client-id flowgate-egress] [--host 127.0.0.1] [--http-port 8083] [--data-dir ./.flowgate] [--log-level info]
                ${bufferFlagsUsage}
   Runs the dataflow runtime alone (split deployment): resources from the shared store (PostgreSQL; needs
-  FLOWGATE_SECRET_KEY) or, read-only, from the admin API (--admin, with FLOWGATE_ADMIN_TOKEN; no Secret values,
-  no status written back); the ingress reached as an MQTT v5 client; translation through the translator service
+  FLOWGATE_SECRET_KEY) or from the admin API (--admin, with FLOWGATE_ADMIN_TOKEN: read-only but for the statuses
+  it writes back; no Secret values); the ingress reached as an MQTT v5 client; translation through the translator service
   (in process when --translator is absent). --client-id must differ between replicas (the MQTT session is
   per client id; default flowgate-egress-<instance-id>). /healthz, /readyz, /metrics on --http-port.
   --mqtt gives the ingress' address only (host:port): TLS (tls.mode, trustedCaCertificateConfigMapRef) and the
