@@ -1,5 +1,8 @@
 import t from 'tap'
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
 import { Kafka, logLevel, type KafkaConfig, type Producer } from 'kafkajs'
 import { startFaultProxy, startBrokerBehindProxy, uniqueTopic } from '@flowgate/testkit'
 
@@ -95,6 +98,31 @@ t.test('frames cut anywhere: the Produce response is found and rewritten, everyt
   t.equal(proxy.rewritten, 1)
   t.equal(proxy.bytesUp, 4 * request(0, 7, 1).length)
   t.equal(proxy.bytesDown, 4 * response(1).length)
+})
+
+t.test('a connection reset right after its FIN was queued: the process still exits (abortSocket, used by cut and black-hole)', async (t) => {
+  // In a process of its own, because what failed was the exit: with resetAndDestroy() the reset is refused (EINVAL)
+  // and Node spins in its exit cleanup forever. A test file of the fault suite hung that way after its tests passed.
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `
+    import { createServer, connect } from 'node:net'
+    import { abortSocket } from ${JSON.stringify(fileURLToPath(new URL('../kit/src/abort-socket.ts', import.meta.url)))}
+    const server = createServer((s) => {
+      s.on('error', (err) => { console.log('error ' + err.code); process.exitCode = 3 })
+      s.write('x')
+      s.end()
+      abortSocket(s) // the same tick as end(): the shutdown is still pending in libuv
+      server.close(() => peer.destroy())
+    })
+    let peer
+    server.listen(0, '127.0.0.1', () => { peer = connect(server.address().port, '127.0.0.1'); peer.on('error', () => {}) })
+  `], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout.on('data', (b: Buffer) => { output += b.toString() })
+  child.stderr.on('data', (b: Buffer) => { output += b.toString() })
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+  const [code, signal] = await once(child, 'exit') as [number | null, NodeJS.Signals | null]
+  clearTimeout(timer)
+  t.same({ code, signal }, { code: 0, signal: null }, `the process exited by itself within 15 s ${output}`)
 })
 
 t.test('kafkajs through the fault proxy to a real Kafka', { timeout: 120_000 }, async (t) => {

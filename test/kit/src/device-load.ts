@@ -84,7 +84,10 @@ export async function startDeviceLoad (opts: DeviceLoadOptions): Promise<DeviceL
     async stop (settleMs = 30_000) {
       stopped = true
       clearInterval(tick)
-      await Promise.race([Promise.all([...outstanding]), new Promise((resolve) => setTimeout(resolve, settleMs))])
+      // The settle timer is cleared once the publishes settle: left running it kept a test file's process alive.
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([Promise.all([...outstanding]), new Promise((resolve) => { timer = setTimeout(resolve, settleMs) })])
+      clearTimeout(timer)
     },
     async close () {
       stopped = true

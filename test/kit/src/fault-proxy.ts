@@ -1,4 +1,5 @@
 import { createServer, connect, type Server, type Socket, type AddressInfo } from 'node:net'
+import { abortSocket } from './abort-socket.js'
 
 /**
  * A TCP proxy between Kafka clients and one broker that injects faults: refused and cut connections, a network
@@ -243,7 +244,8 @@ export async function startFaultProxy (target: { host: string, port: number }, l
   const kill = (c: Connection): void => {
     c.up.clear()
     c.down.clear()
-    for (const s of [c.client, c.upstream]) if (!s.destroyed) s.resetAndDestroy()
+    abortSocket(c.client)
+    abortSocket(c.upstream)
     open.delete(c)
   }
 
