@@ -10,10 +10,10 @@ import { rig, uniqueTopic, kcatConsume, startTestGateway, eventually, manifests,
 // every message that got a success PUBACK must be there, each key's sequence in order, and the ledger balanced.
 
 // Three scenarios of 20–60 s each (one waits out the producer's 30 s request timeout), behind a Kafka broker of this
-// file's own that starts and stops with it: past the suite's 180 s per file when the gateways are `--workers` ones
-// (FLOWGATE_TEST_WORKERS: each start and drain is a process tree's) on a machine busy with another file. The runner
-// kills a file at its `--timeout` whatever the file sets, so `pnpm test:workers` passes `--timeout=300`; this sets
-// the file's own clock to match.
+// file's own that starts and stops with it: ~90 s, in process or with `--workers` gateways, and more on a machine busy
+// with another file. The runner kills a file at its `--timeout` whatever the file sets, so `pnpm test:workers` passes
+// `--timeout=300`; this sets the file's own clock to match. (This file once outlived its last test until that kill:
+// not time, but a process that could not exit — test/kit/src/abort-socket.ts.)
 t.setTimeout(300_000)
 const r = await rig()
 // The gateway bootstraps through the proxy too.
