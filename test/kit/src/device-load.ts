@@ -84,10 +84,8 @@ export async function startDeviceLoad (opts: DeviceLoadOptions): Promise<DeviceL
     async stop (settleMs = 30_000) {
       stopped = true
       clearInterval(tick)
-      // The settle timer is cleared once the publishes settle: left running it kept a test file's process alive.
-      let timer: NodeJS.Timeout | undefined
-      await Promise.race([Promise.all([...outstanding]), new Promise((resolve) => { timer = setTimeout(resolve, settleMs) })])
-      clearTimeout(timer)
+      // Unref'd: a settle timer still running once the publishes settled kept a test file's process alive.
+      await Promise.race([Promise.all([...outstanding]), new Promise((resolve) => setTimeout(resolve, settleMs).unref())])
     },
     async close () {
       stopped = true
